@@ -1,0 +1,27 @@
+# Two entry points for a newcomer: `make run` and `make test`.
+# Both create .venv if it is missing and install the project into it.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) scripts/infer.py seeds --out outputs
+
+# pytest exits 5 when it collects no test; that is not a failure of the code.
+test: $(STAMP)
+	$(PY) -m pytest -q tests || [ $$? -eq 5 ]
+
+clean:
+	rm -rf outputs .pytest_cache .hypothesis
