@@ -1,0 +1,50 @@
+"""Build or load the user-facing pipeline.
+
+``nlp(raw_text)``: normalization (the tokenizer) -> structure (paragraphs,
+sentences, sections) -> entity recognizer (the fine-tuned transformer, or the
+rule baseline when no model is given).  Every entity carries offsets into the
+raw text (``span._.raw_start``/``span._.raw_end``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+
+from . import structure  # noqa: F401  (registers govreport_structure)
+from . import tokenizer  # noqa: F401  (registers the tokenizer)
+from .normalize import NormalizeConfig
+
+LANG = "xx"  # language-neutral: tokenization is ours, one token per character
+
+
+def blank_pipeline(normalize: NormalizeConfig | None = None) -> Language:
+    """Tokenizer (normalization) + structure, no entity recognizer yet."""
+    steps = (normalize or NormalizeConfig()).to_dict()
+    config = {"nlp": {"tokenizer": {"@tokenizers": "govreport.ReportTokenizer.v1", "steps": steps}}}
+    nlp = spacy.blank(LANG, config=config)
+    nlp.add_pipe("govreport_structure")
+    return nlp
+
+
+def rule_pipeline(normalize: NormalizeConfig | None = None) -> Language:
+    """The rule baseline behind normalization and structure."""
+    from . import rules  # noqa: F401  (registers govreport_rules)
+
+    nlp = blank_pipeline(normalize)
+    nlp.add_pipe("govreport_rules")
+    return nlp
+
+
+def load_pipeline(model_dir: str | Path | None = None) -> Language:
+    """Load a trained pipeline directory, or the rule pipeline when ``None``."""
+    if model_dir is None:
+        return rule_pipeline()
+    model_dir = Path(model_dir)
+    if not (model_dir / "config.cfg").is_file():
+        raise FileNotFoundError(f"{model_dir}: not a pipeline directory (no config.cfg)")
+    from . import ner  # noqa: F401  (registers govreport_ner)
+
+    return spacy.load(model_dir)

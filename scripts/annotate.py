@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Annotation tools: validate annotation files and convert between formats.
+
+Usage (from the repository root)::
+
+    python scripts/annotate.py validate annotations/gold.jsonl [more files...]
+    python scripts/annotate.py validate --format inline annotations/batch1.txt
+    python scripts/annotate.py convert --from inline --to jsonl batch1.txt batch1.jsonl
+    python scripts/annotate.py convert --from jsonl --to docbin gold.jsonl gold.spacy
+
+Exit status: 0 on success, 1 when a file has problems (each printed as
+``file:line: [record id] reason`` on stderr), 2 on a usage error.
+Outputs are written atomically: on any error nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+try:
+    import pipeline  # noqa: F401  (installed with `pip install -e .`)
+except ImportError:  # running from a checkout without the editable install
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.annotations import AnnotationError, Problem, validate_file, validate_records
+from pipeline.convert import FORMATS, READABLE, read_as, write_as
+
+# File suffix -> format, used when --format/--from is not given.
+SUFFIX_FORMATS = {
+    ".jsonl": "jsonl", ".inline": "inline", ".txt": "inline", ".conll": "conll",
+    ".spacy": "docbin", ".docbin": "docbin", ".json": "labelstudio",
+}
+
+
+def _guess_format(path: str) -> str:
+    fmt = SUFFIX_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise SystemExit(f"annotate: cannot tell the format of {path}; pass --format")
+    return fmt
+
+
+def _problems_of(path: str, fmt: str) -> list[Problem]:
+    """Problems of a non-JSONL file: its parse error, else its records' problems."""
+    try:
+        records = read_as(path, fmt, validate=False)
+    except AnnotationError as e:
+        return [Problem(e.file or path, e.line, e.record_id, e.reason)]
+    except OSError as e:
+        return [Problem(path, None, None, e.strerror or str(e))]
+    return validate_records(records, path)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate each file; print every problem; non-zero when there is any."""
+    problems: list[Problem] = []
+    jsonl = [f for f in args.files if (args.format or _guess_format(f)) == "jsonl"]
+    if jsonl:  # together, so that duplicate ids across files are found
+        problems += validate_file(*jsonl)
+    for f in args.files:
+        fmt = args.format or _guess_format(f)
+        if fmt not in READABLE:
+            raise SystemExit(f"annotate: cannot validate format {fmt!r}")
+        if fmt != "jsonl":
+            problems += _problems_of(f, fmt)
+    for p in problems:
+        print(p, file=sys.stderr)
+    n = len(args.files)
+    if problems:
+        print(f"{len(problems)} problem(s) in {n} file(s)", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"OK: {n} file(s)")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Read IN in one format, write OUT in another."""
+    try:
+        records = read_as(args.input, args.src, validate=not args.no_validate)
+        write_as(args.output, records, args.dst)
+    except AnnotationError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"{e.filename}: {e.strerror}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"wrote {len(records)} record(s) to {args.output} ({args.dst})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; add further subcommands with ``sub.add_parser``."""
+    parser = argparse.ArgumentParser(prog="annotate.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="check annotation files against the schema and span rules")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--format", choices=READABLE,
+                   help="format of the files (default: from the suffix; .jsonl, .txt/.inline, .json)")
+    v.set_defaults(func=cmd_validate)
+
+    c = sub.add_parser("convert", help="convert between annotation formats")
+    c.add_argument("--from", dest="src", choices=READABLE, required=True)
+    c.add_argument("--to", dest="dst", choices=FORMATS, required=True)
+    c.add_argument("--no-validate", action="store_true",
+                   help="convert even when records break the span rules")
+    c.add_argument("input", metavar="IN")
+    c.add_argument("output", metavar="OUT")
+    c.set_defaults(func=cmd_convert)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

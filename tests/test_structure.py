@@ -1,0 +1,81 @@
+from pathlib import Path
+
+import pytest
+
+from pipeline.build import blank_pipeline
+from pipeline.normalize import normalize
+from pipeline.reading import read_report
+from pipeline.structure import infer_section, split_paragraphs, split_sentences
+
+FIXTURE = Path(__file__).parent / "fixtures" / "section_headings.tsv"
+
+
+def _labelled_headings():
+    rows = []
+    for line in FIXTURE.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            prefix, section, heading = line.split("\t")
+            rows.append((prefix, section, heading))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def seed_paragraphs(seed_files):
+    return {p.name[:3]: split_paragraphs(normalize(read_report(p)).text) for p in seed_files if p.name[0] == "0"}
+
+
+@pytest.mark.parametrize("prefix,section,heading", _labelled_headings())
+def test_hand_labelled_headings(seed_paragraphs, prefix, section, heading):
+    matches = [p for p in seed_paragraphs[prefix] if p.text == heading]
+    assert matches, f"heading not found in {prefix}: {heading}"
+    assert matches[0].section == section
+
+
+def test_every_seed_report_has_review_and_plan(seed_files):
+    for path in seed_files:
+        sections = {p.section for p in split_paragraphs(normalize(read_report(path)).text)}
+        if path.name.startswith("002"):  # an excerpt of the plan part only
+            assert sections == {"plan"}
+        else:
+            assert {"review", "plan"} <= sections, path.name
+
+
+def test_sentences_never_split_numbers():
+    text = "地区生产总值增长6.5%左右；一般公共预算收入增长3%。居民收入与经济增长同步！"
+    spans = split_sentences(text)
+    assert [text[s:e] for s, e in spans] == ["地区生产总值增长6.5%左右；", "一般公共预算收入增长3%。", "居民收入与经济增长同步！"]
+
+
+def test_closing_quote_stays_with_its_sentence():
+    text = "深入开展“清河行动。”全面推进。"
+    assert [text[s:e] for s, e in split_sentences(text)] == ["深入开展“清河行动。”", "全面推进。"]
+
+
+def test_cue_in_plan_labels_only_its_paragraph():
+    text = "一、2020年工作回顾\n一年来成绩显著。\n二、2021年主要任务\n过去一年，国防建设取得成效。\n加快推进项目建设。"
+    assert [p.section for p in split_paragraphs(text)] == ["review", "review", "plan", "review", "plan"]
+
+
+def test_bare_year_heading_depends_on_position():
+    review_first = "一、2021年工作\n完成了任务。\n二、2022年工作安排\n加快推进。"
+    assert [p.section for p in split_paragraphs(review_first)] == ["review", "review", "plan", "plan"]
+    plan_after_review = "一、2019年工作回顾\n完成了任务。\n二、2020年工作\n加快推进。"
+    assert [p.section for p in split_paragraphs(plan_after_review)] == ["review", "review", "plan", "plan"]
+
+
+def test_infer_section_of_lone_paragraphs():
+    assert infer_section("2021年主要预期目标是：地区生产总值增长6%左右。") == "plan"
+    assert infer_section("一年来，地区生产总值同比增长2.8%，累计完成投资30亿元。") == "review"
+    assert infer_section("各位代表：") == "other"
+
+
+def test_structure_component_sets_paragraphs_and_sentences():
+    nlp = blank_pipeline()
+    doc = nlp("一、2020年工作回顾\n地区生产总值增长2.8%。完成投资30亿元。\n二、2021年主要任务\n力争增长6%。")
+    assert [(p.text, p.label_) for p in doc.spans["paragraphs"]] == [
+        ("一、2020年工作回顾", "review"),
+        ("地区生产总值增长2.8%。完成投资30亿元。", "review"),
+        ("二、2021年主要任务", "plan"),
+        ("力争增长6%。", "plan"),
+    ]
+    assert [s.text for s in doc.sents][1:3] == ["地区生产总值增长2.8%。", "完成投资30亿元。\n"]
