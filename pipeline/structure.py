@@ -20,10 +20,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .docs import set_paragraphs
+from .docs import PARAGRAPHS_KEY, set_paragraphs
 
 SECTIONS = ("review", "plan", "other")
 
@@ -160,11 +162,18 @@ class StructureComponent:
     """Sets ``doc.spans["paragraphs"]`` (label = section) and sentence starts."""
 
     def __call__(self, doc: Doc) -> Doc:
+        if PARAGRAPHS_KEY in doc.spans and len(doc.spans[PARAGRAPHS_KEY]):
+            return doc  # paragraphs given by the caller (annotation records) are kept
         paragraphs = split_paragraphs(doc.text)
         set_paragraphs(doc, [(p.start, p.end, p.section) for p in paragraphs])
-        starts = {p.start + s for p in paragraphs for s, _ in p.sentences()}
-        for token in doc:
-            token.is_sent_start = token.i == 0 or token.i in starts
+        # One token per character: sentence starts by character offset.
+        sent_start = numpy.full((len(doc), 1), -1, dtype="int32").astype("uint64")
+        for p in paragraphs:
+            for s, _ in p.sentences():
+                sent_start[p.start + s, 0] = 1
+        if len(doc):
+            sent_start[0, 0] = 1
+            doc.from_array([SENT_START], sent_start)
         return doc
 
     def to_disk(self, path, exclude=tuple()) -> None:  # stateless
