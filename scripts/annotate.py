@@ -92,6 +92,37 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_preannotate(args: argparse.Namespace) -> int:
+    """Raw reports -> paragraph records pre-filled by the rule baseline (or a model)."""
+    from pipeline.build import load_pipeline
+    from pipeline.inference import records_for_report
+    from pipeline.reading import ReportReadError, read_report
+
+    nlp = load_pipeline(None if args.model in (None, "none") else args.model)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = {"inline": ".txt", "jsonl": ".jsonl"}[args.format]
+    failed = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            records = records_for_report(nlp, path, read_report(path), source=path.as_posix())
+        except ReportReadError as err:
+            print(f"error: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        for record in records:
+            # Pre-annotations are to be corrected; raw offsets of spans would go stale.
+            record.meta.pop("raw_spans", None)
+            for i, span in enumerate(record.spans):
+                record.spans[i] = type(span)(span.start, span.end, span.label)
+        target = out / f"{path.stem}{suffix}"
+        write_as(target, records, args.format)
+        if not args.quiet:
+            print(f"{path} -> {target} ({len(records)} paragraphs, {sum(len(r.spans) for r in records)} spans)")
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; add further subcommands with ``sub.add_parser``."""
     parser = argparse.ArgumentParser(prog="annotate.py", description=__doc__.split("\n\n")[0])
@@ -112,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("input", metavar="IN")
     c.add_argument("output", metavar="OUT")
     c.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("preannotate", help="raw reports -> paragraph records pre-filled for correction")
+    p.add_argument("files", nargs="+", metavar="REPORT")
+    p.add_argument("--out", required=True, help="folder for one file per report")
+    p.add_argument("--format", choices=("inline", "jsonl"), default="inline")
+    p.add_argument("--model", default=None, help="trained model folder (default: the rule baseline)")
+    p.set_defaults(func=cmd_preannotate)
     return parser
 
 
