@@ -73,7 +73,7 @@ TAIL_LABELS: tuple[str, ...] = ("TARGET", "VALUE")
 ID_SEPARATOR = "#"
 """``doc_id`` defaults to the part of a record id before the last separator."""
 
-SENTENCE_ENDS = "。；！？\n"
+SENTENCE_ENDS = "。；！？;!?\n"  # full-width and ASCII forms (spec rule 6), and the newline
 """Characters that end a sentence; no span may contain one."""
 
 # Quotation and title marks that may stay inside a name (spec rule 4), as
@@ -239,8 +239,10 @@ class Record:
         """
         _check_object(d, "record", ("id", "text", "spans"), _TOP_FIELDS)
         rid, text = d["id"], d["text"]
-        if not isinstance(rid, str) or not rid:
+        if not isinstance(rid, str) or not rid.strip():
             raise ValueError(f"id must be a non-empty string, got {rid!r}")
+        if rid != rid.strip() or any(c in rid for c in "\t\n\r"):
+            raise ValueError(f"id must not start or end with whitespace or hold tabs/newlines, got {rid!r}")
         if not isinstance(text, str):
             raise ValueError(f"text must be a string, got {type(text).__name__}")
         doc_id = d.get("doc_id")
@@ -326,6 +328,19 @@ def _opener_index(text: str, j: int) -> int | None:
     return None
 
 
+# A bracketed part of a name at its end: 中南高科·清苑新经济产业园（二期）.
+_NAME_BRACKETS = {"）": "（", ")": "("}
+
+
+def _ends_with_name_bracket(surface: str) -> bool:
+    """The span ends with a closing bracket whose opener is inside it, after the name's start."""
+    close = surface[-1]
+    if close not in _NAME_BRACKETS:
+        return False
+    opener = surface.rfind(_NAME_BRACKETS[close], 0, len(surface) - 1)
+    return opener > 0 and close not in surface[opener + 1 : -1]
+
+
 def boundary_problem(surface: str) -> str | None:
     """Why a span with this text has a bad first or last character, or ``None``.
 
@@ -333,7 +348,8 @@ def boundary_problem(surface: str) -> str | None:
     P* and S*) are allowed only as: an opening quotation/title mark whose
     partner closes inside the span, or a closing mark whose partner opens
     inside it, when the span is not one name wrapped whole in those marks
-    (“护旗”系列专项行动 is fine, “清河行动” is not); a quantity symbol at the end
+    (“护旗”系列专项行动 is fine, “清河行动” is not); a closing bracket at the
+    end whose opener follows the name's first character (产业园（二期）); a quantity symbol at the end
     (%, ‰, ℃, °, CJK unit squares such as ㎡); a currency or sign symbol at the
     start when a digit follows (¥100, -3.2%).
     """
@@ -359,6 +375,7 @@ def boundary_problem(surface: str) -> str | None:
     if _is_punct(last) and len(surface) > 1:
         ok = (
             (last in _CLOSING_MARKS and _opener_index(surface, len(surface) - 1) is not None)
+            or _ends_with_name_bracket(surface)
             or last in QUANTITY_END_SYMBOLS
             or 0x3380 <= ord(last) <= 0x33FF  # CJK compatibility unit squares: ㎡ ㎞ ㎏ …
         )

@@ -25,13 +25,14 @@ from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from .annotations import SENTENCE_ENDS
 from .docs import PARAGRAPHS_KEY, set_paragraphs
 
 SECTIONS = ("review", "plan", "other")
 
 # Sentence ends (spec rule 6), full-width and ASCII; closing quotes and
 # brackets right after an end mark belong to the sentence they close.
-SENTENCE_END = "。；！？;!?"
+SENTENCE_END = SENTENCE_ENDS.replace("\n", "")
 _CLOSERS = "”’」』）)》"
 _SENTENCE = re.compile(rf"[^{SENTENCE_END}\n]*(?:[{SENTENCE_END}]+[{_CLOSERS}]*|$)")
 

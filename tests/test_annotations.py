@@ -122,6 +122,8 @@ def test_default_doc_id(rid, doc_id):
     "“护旗”系列专项行动", "“百村示范、千村整治”工程", "增长6%", "PM2.5", "控制在4.5%以内",
     "增长6.0%—6.5%", "下降3‰", "-3.2%", "¥100", "12℃", "5㎡", "《中国制造2025》行动",
     "“六稳”“六保”",
+    "中南高科·清苑新经济产业园（二期）",
+    "村镇供水保障工程(一期)",
 ])
 def test_boundary_allowed(surface):
     assert boundary_problem(surface) is None
@@ -140,6 +142,8 @@ def test_boundary_allowed(surface):
     ("地区\u3000", "ends with whitespace"),
     ("、", "begins with punctuation"),
     ("%", "begins with punctuation"),
+    ("产业园）", "ends with punctuation"),
+    ("增长6%）", "ends with punctuation"),
 ])
 def test_boundary_rejected(surface, reason):
     problem = boundary_problem(surface)
@@ -396,7 +400,9 @@ def records(draw) -> Record:
     meta = draw(st.dictionaries(st.text(min_size=1, max_size=5), json_values, max_size=3))
     if draw(st.booleans()):
         meta["section"] = draw(st.sampled_from(SECTIONS))
-    return Record(draw(st.text(min_size=1, max_size=12)), text, spans,
+    rid = draw(st.text(st.characters(blacklist_characters="\t\n\r", blacklist_categories=("Cs",)),
+                       min_size=1, max_size=12).filter(lambda s: s == s.strip()))
+    return Record(rid, text, spans,
                   doc_id=draw(st.none() | st.text(min_size=1, max_size=8)), meta=meta, links=links)
 
 

@@ -51,7 +51,7 @@ def records(draw, scores: bool = True, links: bool = True) -> Record:
     if draw(st.booleans()):
         meta["section"] = draw(st.sampled_from(SECTIONS))
     rid = draw(st.text(st.characters(blacklist_characters="\t\n\r", blacklist_categories=("Cs",)),
-                       min_size=1, max_size=10).filter(lambda s: not s.startswith("#")))
+                       min_size=1, max_size=10).filter(lambda s: not s.startswith("#") and s == s.strip()))
     doc_id = draw(st.none() | st.text(min_size=1, max_size=6))
     return Record(rid, text, spans, doc_id=doc_id, meta=meta, links=link_list)
 

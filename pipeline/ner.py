@@ -1,0 +1,383 @@
+"""The ``govreport_ner`` spaCy component: a Hugging Face token classifier on a Doc.
+
+The component runs per paragraph (``doc.spans["paragraphs"]``, or the whole
+Doc as one paragraph of section ``doc._.section``). Each paragraph becomes
+model pieces (:func:`pipeline.tokenization.encode`, scheme ``subword`` or
+``char``), cut into overlapping windows of at most ``max_length`` model
+positions. A window is ``[CLS] [SECTION] pieces... [SEP]``: the section marker
+(``[REVIEW]``, ``[PLAN]`` or ``[OTHER]``, added to the tokenizer as special
+tokens) tells the model whether a quantity is a TARGET or a VALUE; it is left
+out when ``section_context`` is false. Each piece takes its prediction from
+the window where it is most central, so long paragraphs are neither
+truncated nor double-counted. IOB2 piece tags become character spans set as
+``doc.ents`` and as the span group ``doc.spans["entities"]`` with
+``span._.score`` (mean of the pieces' top probabilities).
+
+``pipe()`` batches windows across the Docs of a minibatch, sorted by length.
+Inference runs under ``torch.inference_mode()`` in bfloat16 where the CPU
+supports it (``dtype = "auto"``), float32 elsewhere.
+
+``nlp.to_disk()`` writes ``model/`` (safetensors), ``tokenizer/`` and ``cfg``;
+``spacy.load()`` restores it without network access.
+
+Public API: :func:`make_ner` (factory ``govreport_ner``), :class:`TransformerNER`,
+:func:`load_base_model`, :func:`resolve_dtype`, :func:`predict_records`,
+:data:`SECTION_MARKERS`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence
+
+import torch
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.util import minibatch
+
+from .annotations import LABELS, Record, Span
+from .structure import infer_section
+from .docs import make_char_doc, paragraphs, set_entities, set_paragraphs
+from .tokenization import (
+    SCHEMES,
+    CharVocab,
+    Encoding,
+    bio_labels,
+    encode,
+    owner_window,
+    tags_to_spans,
+    windows,
+)
+
+FACTORY = "govreport_ner"
+
+SECTION_MARKERS: dict[str, str] = {"review": "[REVIEW]", "plan": "[PLAN]", "other": "[OTHER]"}
+"""Section -> marker token put after ``[CLS]`` when ``section_context`` is on."""
+
+DTYPES: dict[str, torch.dtype] = {"bfloat16": torch.bfloat16, "float32": torch.float32}
+
+
+class ModelNotReady(RuntimeError):
+    """The component has no model yet: call ``initialize()`` or load it from disk."""
+
+
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU has native bfloat16 matrix instructions (AMX or AVX512-BF16)."""
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def resolve_dtype(name: str) -> torch.dtype:
+    """``"bfloat16"``/``"float32"``, or ``"auto"``: bfloat16 where the CPU supports it."""
+    if name == "auto":
+        return torch.bfloat16 if cpu_supports_bf16() else torch.float32
+    if name not in DTYPES:
+        raise ValueError(f"unknown dtype {name!r} (expected auto, bfloat16 or float32)")
+    return DTYPES[name]
+
+
+def load_base_model(path: str | Path, labels: Sequence[str]):
+    """``(model, tokenizer)``: a token-classification head for IOB2 ``labels`` on
+    the base encoder ``path`` (a folder, or a built-in name such as ``e5-small``),
+    through :mod:`pipeline.encoders` (raises its ``ModelLoadError`` when the
+    folder is missing or corrupt)."""
+    from .encoders import load_token_classifier, load_tokenizer
+
+    tokenizer = load_tokenizer(path)
+    model = load_token_classifier(path, bio_labels(labels))
+    return model, tokenizer
+
+
+@dataclass
+class Window:
+    """One model input: ``input_ids`` covering pieces ``[start, end)`` of a paragraph,
+    the first piece at position ``prefix`` (after ``[CLS]`` and the marker)."""
+
+    input_ids: list[int]
+    start: int
+    end: int
+    prefix: int
+
+
+class TransformerNER:
+    """spaCy component wrapping a token-classification transformer (see module doc)."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str = FACTORY,
+        *,
+        base_model: Optional[str] = None,
+        labels: Sequence[str] = LABELS,
+        scheme: str = "subword",
+        section_context: bool = True,
+        max_length: int = 256,
+        stride: int = 64,
+        batch_size: int = 32,
+        dtype: str = "auto",
+    ) -> None:
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown scheme {scheme!r} (expected one of {', '.join(SCHEMES)})")
+        self.name = name
+        self.vocab = nlp.vocab
+        self.base_model = base_model
+        self.labels = list(labels)
+        self.scheme = scheme
+        self.section_context = section_context
+        self.max_length = max_length
+        self.stride = stride
+        self.batch_size = batch_size
+        self.dtype = dtype
+        self.model = None
+        self.tokenizer = None
+        self._char_vocab: CharVocab | None = None
+
+    # ------------------------------------------------------------------ model
+
+    @property
+    def tags(self) -> list[str]:
+        return bio_labels(self.labels)
+
+    @property
+    def n_special(self) -> int:
+        """Model positions per window that are not paragraph pieces."""
+        return 2 + int(self.section_context)
+
+    def initialize(self, get_examples: Callable | None = None, *, nlp: Language | None = None) -> None:
+        """Load ``base_model`` with a fresh classification head (spaCy's ``nlp.initialize()``)."""
+        if self.base_model is None:
+            raise ModelNotReady(f"{self.name}: no base_model configured to initialize from")
+        model, tokenizer = load_base_model(self.base_model, self.labels)
+        self.set_model(model, tokenizer)
+
+    def set_model(self, model, tokenizer, *, cast: bool = True) -> None:
+        """Install ``model`` and ``tokenizer``, adding the section markers if needed.
+
+        With ``cast`` the model is put in eval mode and the inference dtype;
+        training passes ``cast=False`` to keep its float32 weights.
+        """
+        if self.section_context:
+            missing = [m for m in SECTION_MARKERS.values() if m not in tokenizer.get_vocab()]
+            if missing:
+                tokenizer.add_tokens(missing, special_tokens=True)
+        if model.get_input_embeddings().num_embeddings < len(tokenizer):
+            model.resize_token_embeddings(len(tokenizer))
+        if model.config.num_labels != len(self.tags):
+            raise ValueError(f"model has {model.config.num_labels} labels, expected {len(self.tags)}")
+        limit = getattr(model.config, "max_position_embeddings", None)
+        if limit is not None and self.max_length > limit:
+            raise ValueError(f"max_length {self.max_length} exceeds the model's {limit} positions")
+        self.model, self.tokenizer = model, tokenizer
+        self._char_vocab = CharVocab(tokenizer) if self.scheme == "char" else None
+        if cast:
+            self.model.to(resolve_dtype(self.dtype)).eval()
+
+    def _require_model(self) -> None:
+        if self.model is None or self.tokenizer is None:
+            raise ModelNotReady(f"{self.name}: no model; call initialize() or load it from disk")
+
+    # ------------------------------------------------------------------ features
+
+    def encode(self, text: str) -> Encoding:
+        """``text`` as model pieces with character ranges (the configured scheme)."""
+        self._require_model()
+        return encode(text, self.tokenizer, self.scheme, self._char_vocab)
+
+    def windows(self, encoding: Encoding, section: str | None) -> list[Window]:
+        """The model inputs for one paragraph: overlapping windows of its pieces."""
+        tok = self.tokenizer
+        cls_id = tok.cls_token_id if tok.cls_token_id is not None else tok.bos_token_id
+        sep_id = tok.sep_token_id if tok.sep_token_id is not None else tok.eos_token_id
+        head = [cls_id]
+        if self.section_context:
+            marker = SECTION_MARKERS.get(section or "other", SECTION_MARKERS["other"])
+            head.append(tok.convert_tokens_to_ids(marker))
+        size = self.max_length - self.n_special
+        return [
+            Window(head + encoding.ids[start:end] + [sep_id], start, end, len(head))
+            for start, end in windows(len(encoding), size, min(self.stride, size - 1))
+        ]
+
+    # ------------------------------------------------------------------ inference
+
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc], batch_size=1)))
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: int | None = None) -> Iterator[Doc]:
+        for docs in minibatch(stream, size=batch_size or self.batch_size):
+            self.set_annotations(docs, self.predict(docs))
+            yield from docs
+
+    def predict(self, docs: Sequence[Doc]) -> list[list[tuple[int, int, str, float]]]:
+        """Scored character spans ``(start, end, label, score)`` for each Doc."""
+        self._require_model()
+        paras = []  # (doc index, char offset, text, encoding, windows)
+        for d, doc in enumerate(docs):
+            for para in paragraphs(doc):
+                text = para.text
+                enc = self.encode(text)
+                if any(s < e for s, e in enc.offsets):  # something to tag
+                    paras.append((d, para.start_char, text, enc, self.windows(enc, para.label_)))
+        flat = [w for p in paras for w in p[-1]]
+        tops = [(p.max(-1).values.tolist(), p.argmax(-1).tolist()) for p in self.window_probs(flat)]
+        result: list[list[tuple[int, int, str, float]]] = [[] for _ in docs]
+        k = 0
+        for d, offset, text, enc, wins in paras:
+            owner = owner_window(len(enc), [(w.start, w.end) for w in wins])
+            tags, scores = [], []
+            for i, w_idx in enumerate(owner):
+                w = wins[w_idx]
+                top_prob, top_label = tops[k + w_idx]
+                tags.append(self.tags[top_label[w.prefix + i - w.start]])
+                scores.append(top_prob[w.prefix + i - w.start])
+            k += len(wins)
+            for s, e, label, score in tags_to_spans(enc.offsets, tags, scores, text):
+                result[d].append((s + offset, e + offset, label, score))
+        return result
+
+    def window_probs(self, wins: Sequence[Window]) -> list[torch.Tensor]:
+        """Label probabilities (float32, one row per position) for each window,
+        run in batches of windows of similar length."""
+        out: list[torch.Tensor | None] = [None] * len(wins)
+        order = sorted(range(len(wins)), key=lambda i: len(wins[i].input_ids))
+        pad_id = self.tokenizer.pad_token_id or 0
+        was_training = self.model.training
+        self.model.eval()
+        with torch.inference_mode():
+            for batch in minibatch(order, size=self.batch_size):
+                width = max(len(wins[i].input_ids) for i in batch)
+                ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    n = len(wins[i].input_ids)
+                    ids[row, :n] = torch.tensor(wins[i].input_ids)
+                    mask[row, :n] = 1
+                logits = self.model(input_ids=ids, attention_mask=mask).logits
+                probs = logits.float().softmax(-1)
+                for row, i in enumerate(batch):
+                    out[i] = probs[row, : len(wins[i].input_ids)]
+        self.model.train(was_training)
+        return out  # type: ignore[return-value]
+
+    def set_annotations(self, docs: Sequence[Doc], spans: Sequence[list]) -> None:
+        for doc, doc_spans in zip(docs, spans):
+            set_entities(doc, _token_spans(doc, doc_spans))
+
+    # ------------------------------------------------------------------ serialization
+
+    def cfg(self) -> dict:
+        return {
+            "labels": self.labels,
+            "scheme": self.scheme,
+            "section_context": self.section_context,
+            "section_markers": SECTION_MARKERS if self.section_context else {},
+            "max_length": self.max_length,
+            "stride": self.stride,
+            "batch_size": self.batch_size,
+            "dtype": self.dtype,
+            "base_model": self.base_model,
+        }
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        """Write ``model/`` (safetensors, current dtype), ``tokenizer/`` and ``cfg``."""
+        self._require_model()
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(path / "model")
+        self.tokenizer.save_pretrained(path / "tokenizer")
+        (path / "cfg").write_text(json.dumps(self.cfg(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> TransformerNER:
+        """Load what :meth:`to_disk` wrote (local files only).
+
+        ``labels``, ``scheme`` and ``section_context`` come from ``cfg`` (they
+        must match the weights); window, batch and dtype settings come from the
+        pipeline config, so ``spacy.load(path, config=...)`` can override them.
+        """
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        path = Path(path)
+        cfg = json.loads((path / "cfg").read_text(encoding="utf-8"))
+        self.labels = list(cfg["labels"])
+        self.scheme = cfg["scheme"]
+        self.section_context = cfg["section_context"]
+        tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer", local_files_only=True)
+        model = AutoModelForTokenClassification.from_pretrained(path / "model", local_files_only=True)
+        self.set_model(model, tokenizer)
+        return self
+
+
+def _token_spans(doc: Doc, spans: Iterable[tuple[int, int, str, float]]) -> list[tuple[int, int, str, float]]:
+    """Character spans as token spans: the same numbers on a one-token-per-character
+    Doc, else expanded to whole tokens (overlaps after expansion dropped)."""
+    if len(doc) == len(doc.text):
+        return list(spans)
+    out: list[tuple[int, int, str, float]] = []
+    last_end = 0
+    for s, e, label, score in sorted(spans):
+        span = doc.char_span(s, e, alignment_mode="expand")
+        if span is not None and len(span) and span.start >= last_end:
+            out.append((span.start, span.end, label, score))
+            last_end = span.end
+    return out
+
+
+@Language.factory(
+    FACTORY,
+    default_config={
+        "base_model": None,
+        "labels": list(LABELS),
+        "scheme": "subword",
+        "section_context": True,
+        "max_length": 256,
+        "stride": 64,
+        "batch_size": 32,
+        "dtype": "auto",
+    },
+)
+def make_ner(
+    nlp: Language,
+    name: str,
+    base_model: Optional[str],
+    labels: List[str],
+    scheme: str,
+    section_context: bool,
+    max_length: int,
+    stride: int,
+    batch_size: int,
+    dtype: str,
+) -> TransformerNER:
+    """Factory of ``govreport_ner``. The model is loaded by ``initialize()``
+    (from ``base_model``) or by ``from_disk()``, never at construction."""
+    return TransformerNER(
+        nlp, name, base_model=base_model, labels=labels, scheme=scheme,
+        section_context=section_context, max_length=max_length, stride=stride,
+        batch_size=batch_size, dtype=dtype,
+    )
+
+
+def predict_records(
+    nlp: Language,
+    records: Iterable[Record],
+    batch_size: int = 32,
+    section_of: Callable[[Record], str | None] | None = None,
+) -> list[Record]:
+    """Run ``nlp`` over annotation records; copies of them with predicted, scored
+    spans (and no links). A record's section is ``section_of(record)`` if given,
+    else ``meta["section"]``, else inferred from the text."""
+    records = list(records)
+    docs = []
+    for r in records:
+        doc = make_char_doc(nlp.vocab, r.text)
+        doc._.section = (section_of(r) if section_of else r.section) or infer_section(r.text)
+        # One paragraph per record, with its section: the structure component keeps it.
+        set_paragraphs(doc, [(0, len(doc), doc._.section)])
+        doc._.doc_id = r.doc_id
+        docs.append(doc)
+    out = []
+    for r, doc in zip(records, nlp.pipe(docs, batch_size=batch_size)):
+        spans = [Span(e.start_char, e.end_char, e.label_, e._.score) for e in doc.ents]
+        out.append(Record(id=r.id, text=r.text, spans=spans, doc_id=r.doc_id, meta=dict(r.meta)))
+    return out

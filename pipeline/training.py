@@ -1,0 +1,399 @@
+"""Fine-tune the ``govreport_ner`` component and write a loadable spaCy pipeline.
+
+Settings are a :class:`TrainConfig`, read from a TOML file (flat keys, see
+``pipeline/configs/train.toml``) with ``--set key=value`` overrides (values in
+TOML syntax; bare words are strings). The loop follows HF ``run_ner.py``:
+
+1. gold records through :func:`pipeline.annotations.load_dataset` with the
+   splits file (``train_split`` / ``dev_split``), plus optional silver files
+   (their dev/test documents dropped) trained with ``silver_weight``;
+2. features through the component itself (``encode`` -> ``spans_to_tags`` ->
+   ``windows``), so training sees exactly the windows inference sees;
+3. AdamW (no decay on biases and LayerNorm), linear warmup and decay,
+   gradient accumulation, gradient clipping, bf16 autocast on CPU, a fixed seed;
+4. after each epoch, strict IOB2 span F1 (``seqeval``) on the dev records,
+   computed on character tags from the component's own predictions;
+   early stopping after ``patience`` epochs without improvement;
+5. the best epoch is written as a spaCy pipeline (``make_nlp`` + the
+   component) to ``output_dir`` with ``train_config.toml``,
+   ``train_log.jsonl`` (one line per epoch) and ``train_summary.json``.
+
+Public API: :class:`TrainConfig`, :func:`load_config`, :func:`save_config`,
+:func:`make_nlp`, :func:`make_features`, :func:`evaluate`,
+:func:`boundary_stats`, :func:`train`, :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import glob
+import json
+import math
+import random
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from .annotations import LABELS, Record, Span, load_dataset, read_splits
+from .ner import FACTORY, TransformerNER, load_base_model, predict_records
+from .tokenization import AlignmentStats, spans_to_tags
+
+DEFAULT_CONFIG = Path(__file__).parent / "configs" / "train.toml"
+IGNORE = -100  # label of positions the loss skips (specials, markers, empty pieces)
+
+
+@dataclass
+class TrainConfig:
+    """Training settings; every field is a key of the TOML config."""
+
+    base_model: str = "models/base/e5-small"  # HF model folder (encoder + fast tokenizer)
+    output_dir: str = "models/ner"  # where the spaCy pipeline is written
+    data_files: list[str] = field(default_factory=lambda: ["annotations/gold.jsonl"])  # gold JSONL (globs)
+    splits_file: str = "annotations/splits.json"
+    train_split: str = "train"
+    dev_split: str = "dev"
+    silver_files: list[str] = field(default_factory=list)  # extra training JSONL (globs)
+    silver_weight: float = 0.5  # loss weight of silver windows (gold: 1.0)
+    scheme: str = "subword"  # "subword" (tokenizer pieces) or "char" (one piece per character)
+    section_context: bool = True  # section marker token after [CLS]
+    max_length: int = 256  # model positions per window, specials included
+    stride: int = 64  # pieces shared by consecutive windows
+    epochs: int = 10
+    batch_size: int = 16  # windows per forward pass
+    grad_accum: int = 1  # forward passes per optimizer step
+    lr: float = 5e-5
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    patience: int = 3  # epochs without dev F1 improvement before stopping
+    bf16: bool = True  # bf16 autocast in training and dev evaluation
+    dtype: str = "auto"  # saved weights / inference: auto, bfloat16 or float32
+    eval_batch_size: int = 32
+    max_steps: int = 0  # stop after this many optimizer steps (0: no limit)
+    progress: bool = True  # tqdm progress bar
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, got {value!r}")
+    elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    elif isinstance(default, list) and isinstance(value, str):
+        value = [value]
+    if not isinstance(value, type(default)):
+        raise ValueError(f"{name} must be {type(default).__name__}, got {value!r}")
+    return value
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word: a string
+
+
+def load_config(path: str | Path | None = DEFAULT_CONFIG, overrides: Sequence[str] = ()) -> TrainConfig:
+    """A :class:`TrainConfig` from a TOML file (or the defaults when ``path`` is
+    ``None``), then ``key=value`` overrides. Unknown keys are errors."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        with open(path, "rb") as f:
+            values.update(tomllib.load(f))
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} is not key=value")
+        values[key.strip()] = _parse_value(text.strip())
+    defaults = TrainConfig()
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
+    return TrainConfig(**{k: _coerce(k, v, getattr(defaults, k)) for k, v in values.items()})
+
+
+def save_config(cfg: TrainConfig, path: str | Path) -> None:
+    """Write ``cfg`` as TOML that :func:`load_config` reads back."""
+    lines = [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in dataclasses.asdict(cfg).items()]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def make_nlp(cfg: TrainConfig):
+    """The pipeline the component is added to: normalization (tokenizer) and
+    structure (paragraphs, sections), so a saved model reads raw reports."""
+    from .build import blank_pipeline
+
+    return blank_pipeline()
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _expand(patterns: Sequence[str]) -> list[str]:
+    files: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern))
+        if not matches:
+            raise FileNotFoundError(f"no annotation file matches {pattern!r}")
+        files.extend(matches)
+    return files
+
+
+def _spans(row: dict) -> list[tuple[int, int, str]]:
+    return [(s["start"], s["end"], s["label"]) for s in row["spans"]]
+
+
+def make_features(ner: TransformerNER, dataset, weight: float = 1.0):
+    """Windows of ``dataset`` (columns ``text``, ``spans``, ``section``) as model
+    inputs: ``input_ids``, ``labels`` (:data:`IGNORE` outside pieces) and ``weight``."""
+    tag_ids = {t: i for i, t in enumerate(ner.tags)}
+
+    def featurize(batch: dict) -> dict:
+        out: dict[str, list] = {"input_ids": [], "labels": [], "weight": []}
+        for text, spans, section in zip(batch["text"], batch["spans"], batch["section"]):
+            enc = ner.encode(text)
+            if not len(enc):
+                continue
+            tags, _ = spans_to_tags(enc.offsets, _spans({"spans": spans}))
+            for w in ner.windows(enc, section):
+                piece_labels = [tag_ids[t] if t is not None else IGNORE for t in tags[w.start:w.end]]
+                labels = [IGNORE] * w.prefix + piece_labels
+                labels += [IGNORE] * (len(w.input_ids) - len(labels))
+                out["input_ids"].append(w.input_ids)
+                out["labels"].append(labels)
+                out["weight"].append(weight)
+        return out
+
+    return dataset.map(featurize, batched=True, remove_columns=dataset.column_names)
+
+
+def boundary_stats(ner: TransformerNER, dataset) -> AlignmentStats:
+    """How many gold boundaries of ``dataset`` fall inside a model piece."""
+    total = AlignmentStats()
+    for row in dataset:
+        _, stats = spans_to_tags(ner.encode(row["text"]).offsets, _spans(row))
+        total.add(stats)
+    return total
+
+
+def _records(dataset) -> list[Record]:
+    return [
+        Record(id=r["id"], text=r["text"], doc_id=r["doc_id"],
+               spans=[Span(s["start"], s["end"], s["label"]) for s in r["spans"]],
+               meta={"section": r["section"]} if r["section"] else {})
+        for r in dataset
+    ]
+
+
+def char_tags(record: Record) -> list[str]:
+    """IOB2 tags, one per character of ``record.text``."""
+    tags = ["O"] * len(record.text)
+    for s in record.spans:
+        tags[s.start] = f"B-{s.label}"
+        for i in range(s.start + 1, s.end):
+            tags[i] = f"I-{s.label}"
+    return tags
+
+
+def evaluate(nlp, records: Sequence[Record], batch_size: int = 32, bf16: bool = False) -> dict:
+    """Strict IOB2 span precision/recall/F1 (``seqeval``) of ``nlp`` on ``records``,
+    on character tags; per-label F1 under ``per_label``."""
+    from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+    from seqeval.scheme import IOB2
+
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=bf16):
+        predicted = predict_records(nlp, records, batch_size=batch_size)
+    gold = [char_tags(r) for r in records]
+    pred = [char_tags(r) for r in predicted]
+    kw = {"mode": "strict", "scheme": IOB2, "zero_division": 0}
+    report = classification_report(gold, pred, output_dict=True, **kw)
+    return {
+        "f1": float(f1_score(gold, pred, **kw)),
+        "precision": float(precision_score(gold, pred, **kw)),
+        "recall": float(recall_score(gold, pred, **kw)),
+        "per_label": {k: round(float(v["f1-score"]), 4) for k, v in report.items() if k in LABELS},
+    }
+
+
+def _collate(pad_id: int):
+    def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            n = len(r["input_ids"])
+            ids[i, :n] = torch.tensor(r["input_ids"])
+            labels[i, :n] = torch.tensor(r["labels"])
+            mask[i, :n] = 1
+        weight = torch.tensor([r["weight"] for r in rows], dtype=torch.float)
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels, "weight": weight}
+
+    return collate
+
+
+def _loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Token cross-entropy, each window's tokens weighted by its ``weight``."""
+    ce = torch.nn.functional.cross_entropy(
+        logits.float().transpose(1, 2), labels, ignore_index=IGNORE, reduction="none")
+    mask = (labels != IGNORE).float()
+    return (ce * mask * weight[:, None]).sum() / mask.sum().clamp(min=1.0)
+
+
+def _optimizer(model, cfg: TrainConfig) -> torch.optim.AdamW:
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (no_decay if name.endswith("bias") or "LayerNorm" in name or "norm" in name.lower() else decay).append(param)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def train(cfg: TrainConfig, make_nlp: Callable[[TrainConfig], Any] = make_nlp) -> dict:
+    """Fine-tune, early-stop on dev strict F1, write the best pipeline; returns the summary."""
+    from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    seed_everything(cfg.seed)
+    out_dir = Path(cfg.output_dir)
+    nlp = make_nlp(cfg)
+    ner: TransformerNER = nlp.add_pipe(FACTORY, config={
+        "base_model": cfg.base_model, "labels": list(LABELS), "scheme": cfg.scheme,
+        "section_context": cfg.section_context, "max_length": cfg.max_length,
+        "stride": cfg.stride, "batch_size": cfg.eval_batch_size, "dtype": cfg.dtype,
+    })
+    model, tokenizer = load_base_model(cfg.base_model, LABELS)
+    ner.set_model(model, tokenizer, cast=False)
+
+    gold = _expand(cfg.data_files)
+    train_ds = load_dataset(gold, cfg.splits_file, cfg.train_split)
+    dev_ds = load_dataset(gold, cfg.splits_file, cfg.dev_split)
+    features = make_features(ner, train_ds)
+    if cfg.silver_files:
+        held_out = {d for name, ids in read_splits(cfg.splits_file).items()
+                    if name != cfg.train_split for d in ids}
+        silver = load_dataset(_expand(cfg.silver_files)).filter(lambda r: r["doc_id"] not in held_out)
+        from datasets import concatenate_datasets
+
+        features = concatenate_datasets([features, make_features(ner, silver, cfg.silver_weight)])
+    if len(features) == 0:
+        raise ValueError("no training windows: the train split is empty")
+    dev_records = _records(dev_ds)
+    stats = boundary_stats(ner, dev_ds)
+
+    generator = torch.Generator().manual_seed(cfg.seed)
+    loader = DataLoader(features, batch_size=cfg.batch_size, shuffle=True, generator=generator,
+                        collate_fn=_collate(tokenizer.pad_token_id or 0))
+    steps_per_epoch = math.ceil(len(loader) / cfg.grad_accum)
+    total_steps = steps_per_epoch * cfg.epochs
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps)
+    optimizer = _optimizer(model, cfg)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / "train_log.jsonl"
+    log_path.write_text("", encoding="utf-8")
+    best_f1, best_epoch, best_state, bad_epochs, step = -1.0, 0, None, 0, 0
+    autocast = dict(device_type="cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
+    for epoch in range(1, cfg.epochs + 1):
+        started = time.time()
+        model.train()
+        losses = []
+        bar = tqdm(loader, desc=f"epoch {epoch}/{cfg.epochs}", disable=not cfg.progress, leave=False)
+        for i, batch in enumerate(bar):
+            with torch.autocast(**autocast):
+                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            loss = _loss(logits, batch["labels"], batch["weight"])
+            (loss / cfg.grad_accum).backward()
+            losses.append(loss.item())
+            if (i + 1) % cfg.grad_accum == 0 or i + 1 == len(loader):
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+                step += 1
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", step=step)
+                if cfg.max_steps and step >= cfg.max_steps:
+                    break
+        dev = evaluate(nlp, dev_records, cfg.eval_batch_size, cfg.bf16) if dev_records else None
+        f1 = dev["f1"] if dev else 0.0
+        improved = bool(dev is None or f1 > best_f1)
+        entry = {"epoch": epoch, "step": step, "train_loss": float(np.mean(losses)),
+                 "dev_f1": f1 if dev else None, "dev_precision": dev and dev["precision"],
+                 "dev_recall": dev and dev["recall"], "dev_per_label": dev and dev["per_label"],
+                 "best": improved, "seconds": round(time.time() - started, 1)}
+        with log_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        tqdm.write(f"epoch {epoch}: loss {entry['train_loss']:.4f}  dev strict F1 "
+                   f"{'n/a' if dev is None else f'{f1:.4f}'}{'  (best)' if improved else ''}",
+                   file=sys.stderr)
+        if improved:
+            best_f1, best_epoch, bad_epochs = f1, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+        if bad_epochs >= cfg.patience or (cfg.max_steps and step >= cfg.max_steps):
+            break
+
+    model.load_state_dict(best_state)
+    ner.set_model(model, tokenizer)  # eval mode, inference dtype
+    nlp.meta["name"] = "govreport_ner"
+    nlp.meta["performance"] = {"ents_f": best_f1 if dev_records else None}
+    nlp.to_disk(out_dir)
+    save_config(cfg, out_dir / "train_config.toml")
+    summary = {
+        "best_epoch": best_epoch,
+        "best_dev_f1": best_f1 if dev_records else None,
+        "steps": step,
+        "train_windows": len(features),
+        "dev_records": len(dev_records),
+        "dev_boundaries": stats.boundaries,
+        "dev_boundaries_inside_piece": stats.inside_piece,
+        "dev_boundary_inside_fraction": stats.inside_fraction,
+        "dev_span_conflicts": stats.conflicts,
+    }
+    (out_dir / "train_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return summary
+
+
+def _config_help() -> str:
+    lines = ["config keys with built-in defaults (the --config file overrides them, --set overrides both):"]
+    for f in dataclasses.fields(TrainConfig):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        lines.append(f"  {f.name} = {json.dumps(default, ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Fine-tune the govreport_ner component and write a spaCy pipeline.",
+        epilog=_config_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=str(DEFAULT_CONFIG),
+                        help="TOML config file (default: %(default)s)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, value in TOML syntax (repeatable), "
+                             "e.g. --set lr=3e-5 --set scheme=char --set 'data_files=[\"a.jsonl\"]'")
+    parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.config, args.overrides)
+    if args.print_config:
+        for k, v in dataclasses.asdict(cfg).items():
+            print(f"{k} = {json.dumps(v, ensure_ascii=False)}")
+        return 0
+    summary = train(cfg)
+    print(json.dumps(summary, indent=2))
+    return 0

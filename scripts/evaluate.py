@@ -1,0 +1,62 @@
+#!/usr/bin/env python
+"""Score a model and the rule baseline on gold records: ``scripts/evaluate.py --data FILE.jsonl``.
+
+Entity-level precision, recall and F1 per label, micro and macro, computed by
+seqeval in strict IOB2 mode (see :mod:`pipeline.evaluation`). Any JSONL in the
+project's record format works; a record without ``meta.section`` has its
+section inferred from its text. Every false positive and false negative of
+both systems goes to the error file.
+
+Exit status: 0 on success, 2 when the data file is malformed or has spans
+that cannot be scored (overlapping or out of range); annotation-style
+problems (e.g. punctuation at a span's edge) are only warned about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipeline.annotations import AnnotationError, read_records, validate_records
+from pipeline.evaluation import evaluate, format_table, write_json
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, type=Path, help="gold records (JSONL)")
+    parser.add_argument("--model", default="none",
+                        help="trained model folder, or 'none' to score only the rule baseline")
+    parser.add_argument("--json", type=Path, help="write the scores here as JSON")
+    parser.add_argument("--errors", type=Path,
+                        help="error file (JSONL; default: outputs/evaluation/<data>.errors.jsonl)")
+    parser.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch")
+    args = parser.parse_args(argv)
+
+    try:
+        records = read_records(args.data, validate=False)
+    except AnnotationError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    problems = validate_records(records, str(args.data))
+    if problems:
+        print(f"warning: {len(problems)} annotation problem(s) in {args.data}, "
+              f"first: {problems[0]}", file=sys.stderr)
+    errors_path = args.errors or Path("outputs/evaluation") / f"{args.data.stem}.errors.jsonl"
+
+    try:
+        result = evaluate(args.model, records, batch_size=args.batch_size,
+                          errors_path=errors_path)
+    except ValueError as err:  # spans that cannot be scored (overlaps, out of range)
+        print(f"error: {args.data}: {err}", file=sys.stderr)
+        return 2
+    print(format_table(result))
+    print(f"errors: {errors_path}")
+    if args.json:
+        write_json(args.json, result)
+        print(f"scores: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""Training: config loading, features through the component's alignment, and
+short end-to-end runs on a tiny random model (early stopping, silver data,
+accumulation, the written pipeline)."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from ner_tiny import save_tiny_base  # noqa: E402
+
+from pipeline.annotations import Record, Span, load_dataset, write_records  # noqa: E402
+from pipeline.docs import make_char_doc, set_paragraphs  # noqa: E402
+from pipeline.tokenization import tags_to_spans  # noqa: E402
+from pipeline.training import (  # noqa: E402
+    IGNORE,
+    TrainConfig,
+    load_config,
+    main,
+    make_features,
+    make_nlp,
+    save_config,
+    train,
+)
+
+METRICS = ["地区生产总值", "一般公共预算收入", "城镇登记失业率", "居民人均可支配收入", "社会消费品零售额"]
+AMOUNTS = ["830亿元", "增长2.8%", "增长6%左右", "控制在4.5%以内", "达1717家"]
+
+
+def make_records(n: int, seed: int, doc_prefix: str) -> list[Record]:
+    """Paragraphs ``预计<METRIC>完成<AMOUNT>。`` repeated; the amount is a VALUE in
+    review paragraphs and a TARGET in plan paragraphs (same text, other label)."""
+    rng = random.Random(seed)
+    records = []
+    for i in range(n):
+        section = "review" if i % 2 else "plan"
+        text, spans = "", []
+        for _ in range(rng.randint(1, 3)):
+            metric, amount = rng.choice(METRICS), rng.choice(AMOUNTS)
+            start = len(text) + 2
+            spans.append(Span(start, start + len(metric), "METRIC"))
+            start += len(metric) + 2
+            spans.append(Span(start, start + len(amount), "TARGET" if section == "plan" else "VALUE"))
+            text += f"预计{metric}完成{amount}。"
+        records.append(Record(id=f"{doc_prefix}{i % 3}#{i}", text=text, spans=spans,
+                              meta={"section": section}))
+    return records
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    save_tiny_base(root / "base", max_positions=64)
+    write_records(root / "gold.jsonl", make_records(24, 0, "train") + make_records(8, 1, "dev"))
+    # silver record ids must not clash with gold ones
+    silver = [Record(id="silver-" + r.id, text=r.text, spans=r.spans, doc_id=r.doc_id, meta=r.meta)
+              for r in make_records(6, 2, "train") + make_records(3, 3, "dev")]
+    write_records(root / "silver.jsonl", silver)
+    splits = {"train": [f"train{k}" for k in range(3)], "dev": [f"dev{k}" for k in range(3)]}
+    (root / "splits.json").write_text(json.dumps(splits), encoding="utf-8")
+    return root
+
+
+def _cfg(corpus: Path, out: str, **over) -> TrainConfig:
+    values = dict(
+        base_model=str(corpus / "base"), output_dir=str(corpus / out),
+        data_files=[str(corpus / "gold.jsonl")], splits_file=str(corpus / "splits.json"),
+        scheme="char", max_length=24, stride=6, epochs=2, batch_size=8, eval_batch_size=16,
+        lr=1e-3, warmup_ratio=0.1, patience=2, seed=7, progress=False, dtype="float32", bf16=False,
+    )
+    values.update(over)
+    return TrainConfig(**values)
+
+
+# ---------------------------------------------------------------- config
+
+
+def test_default_config_file_loads_and_overrides_apply(tmp_path):
+    cfg = load_config(overrides=["lr=3e-5", "scheme=char", 'data_files=["a.jsonl", "b.jsonl"]',
+                                 "bf16=false", "epochs=4", "silver_weight=1"])
+    assert (cfg.lr, cfg.scheme, cfg.data_files, cfg.bf16, cfg.epochs) == (
+        3e-5, "char", ["a.jsonl", "b.jsonl"], False, 4)
+    assert isinstance(cfg.silver_weight, float)
+    save_config(cfg, tmp_path / "used.toml")
+    assert load_config(tmp_path / "used.toml") == cfg
+    with pytest.raises(ValueError, match="unknown config key"):
+        load_config(overrides=["learning_rate=1"])
+    with pytest.raises(ValueError, match="bf16"):
+        load_config(overrides=["bf16=yes"])
+    with pytest.raises(ValueError, match="epochs"):
+        load_config(overrides=["epochs=2.5"])
+
+
+def test_help_lists_config_keys(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "grad_accum" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- features
+
+
+@pytest.mark.parametrize("scheme", ["char", "subword"])
+def test_features_use_the_component_windows_and_alignment(corpus, scheme):
+    cfg = _cfg(corpus, "unused", scheme=scheme, max_length=16, stride=4)
+    nlp = make_nlp(cfg)
+    ner = nlp.add_pipe("govreport_ner", config={"base_model": cfg.base_model, "scheme": scheme,
+                                                "max_length": 16, "stride": 4, "dtype": "float32"})
+    nlp.initialize()
+    records = make_records(4, 5, "x")
+    ds = load_dataset(records)
+    feats = make_features(ner, ds, weight=0.5)
+    assert len(feats) > len(records)  # long paragraphs give several windows
+    assert len(feats) == sum(len(ner.windows(ner.encode(r.text), r.section)) for r in records)
+    assert set(feats["weight"]) == {0.5}
+    # the first window of the first record: specials ignored, pieces labelled, spans recoverable
+    first = feats[0]
+    assert len(first["input_ids"]) == len(first["labels"]) <= 16
+    assert first["labels"][:2] == [IGNORE, IGNORE] and first["labels"][-1] == IGNORE
+    rec = records[0]
+    enc = ner.encode(rec.text)
+    w = ner.windows(enc, rec.section)[0]
+    tags = [ner.tags[x] if x != IGNORE else "O" for x in first["labels"][w.prefix:-1]]
+    got = tags_to_spans(enc.offsets[w.start:w.end], tags, [1.0] * len(tags))
+    w_end = enc.offsets[w.end - 1][1]  # gold spans clipped to the window
+    clipped = [(s.start, min(s.end, w_end), s.label) for s in rec.spans if s.start < w_end]
+    assert [(s, e, lab) for s, e, lab, _ in got] == clipped
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def test_train_writes_a_loadable_pipeline(corpus):
+    cfg = _cfg(corpus, "run", grad_accum=2)
+    summary = train(cfg)
+    out = Path(cfg.output_dir)
+    log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in log] == [1, 2]
+    assert all(0.0 <= e["dev_f1"] <= 1.0 and set(e["dev_per_label"]) <= {"PROJECT", "METRIC", "TARGET", "VALUE"}
+               for e in log)
+    n_batches = -(-summary["train_windows"] // cfg.batch_size)
+    assert summary["steps"] == 2 * -(-n_batches // 2)  # grad accumulation: ceil(batches / 2) per epoch
+    assert summary["dev_boundary_inside_fraction"] == 0.0  # char scheme: every boundary representable
+    assert load_config(out / "train_config.toml") == cfg
+    nlp = spacy.load(out)
+    ner = nlp.get_pipe("govreport_ner")
+    assert (ner.scheme, ner.max_length, ner.stride) == ("char", 24, 6)
+    doc = nlp(make_char_doc(nlp.vocab, "预计地区生产总值完成830亿元。" * 4))
+    assert all(e._.score is not None for e in doc.ents)
+
+
+def test_training_learns_and_section_decides_target_vs_value(corpus):
+    cfg = _cfg(corpus, "learn", epochs=12, patience=12, lr=3e-3, batch_size=4, bf16=True)
+    summary = train(cfg)
+    assert summary["best_dev_f1"] > 0.8
+    nlp = spacy.load(cfg.output_dir)
+    text = "预计城镇登记失业率完成830亿元。"
+    labels = {}
+    for section in ("plan", "review"):
+        doc = make_char_doc(nlp.vocab, text)
+        set_paragraphs(doc, [(0, len(doc), section)])  # kept by govreport_structure
+        labels[section] = {e.text: e.label_ for e in nlp(doc).ents}
+    assert labels["plan"].get("830亿元") == "TARGET"
+    assert labels["review"].get("830亿元") == "VALUE"
+
+
+def test_early_stopping_keeps_the_best_epoch_and_silver_skips_held_out_docs(corpus):
+    cfg = _cfg(corpus, "stop", epochs=6, patience=1, lr=0.0, silver_files=[str(corpus / "silver.jsonl")])
+    summary = train(cfg)
+    log = [json.loads(line) for line in (Path(cfg.output_dir) / "train_log.jsonl").read_text().splitlines()]
+    assert len(log) == 2  # lr 0: no gain after epoch 1, patience 1
+    assert summary["best_epoch"] == 1 and log[0]["best"] and not log[1]["best"]
+    gold_only = train(_cfg(corpus, "stop-gold", epochs=1, lr=0.0))
+    nlp = make_nlp(cfg)
+    ner = nlp.add_pipe("govreport_ner", config={"base_model": cfg.base_model, "scheme": "char",
+                                                "max_length": 24, "stride": 6, "dtype": "float32"})
+    nlp.initialize()
+    silver_train = load_dataset(str(corpus / "silver.jsonl")).filter(lambda r: r["doc_id"].startswith("train"))
+    assert summary["train_windows"] == gold_only["train_windows"] + len(make_features(ner, silver_train))
+
+
+def test_same_seed_same_run(corpus):
+    a = train(_cfg(corpus, "seed-a", epochs=1, max_steps=3))
+    b = train(_cfg(corpus, "seed-b", epochs=1, max_steps=3))
+    la = json.loads((corpus / "seed-a" / "train_log.jsonl").read_text().splitlines()[0])
+    lb = json.loads((corpus / "seed-b" / "train_log.jsonl").read_text().splitlines()[0])
+    assert a["steps"] == 3 and la["train_loss"] == lb["train_loss"] and la["dev_f1"] == lb["dev_f1"]
