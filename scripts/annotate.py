@@ -123,6 +123,19 @@ def cmd_preannotate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Corpus statistics per split and the agreement table, into the README."""
+    from pipeline.corpus_stats import statistics_markdown, write_into_readme
+
+    markdown = statistics_markdown(args.gold, args.splits, args.first_pass, args.second_pass)
+    print(markdown)
+    if args.readme and args.readme != "-":
+        write_into_readme(args.readme, markdown)
+        if not args.quiet:
+            print(f"\nwritten into {args.readme}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; add further subcommands with ``sub.add_parser``."""
     parser = argparse.ArgumentParser(prog="annotate.py", description=__doc__.split("\n\n")[0])
@@ -150,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("inline", "jsonl"), default="inline")
     p.add_argument("--model", default=None, help="trained model folder (default: the rule baseline)")
     p.set_defaults(func=cmd_preannotate)
+
+    st = sub.add_parser("stats", help="statistics per split and agreement table (into annotations/README.md)")
+    st.add_argument("--gold", default="annotations/gold", help="folder of gold JSONL files")
+    st.add_argument("--splits", default="annotations/splits.json")
+    st.add_argument("--first-pass", default="annotations/agreement/first_pass.jsonl")
+    st.add_argument("--second-pass", default="annotations/agreement/second_pass.jsonl")
+    st.add_argument("--readme", default="annotations/README.md", help="README to update, or - for none")
+    st.set_defaults(func=cmd_stats)
     return parser
 
 
