@@ -55,12 +55,14 @@ class TrainConfig:
 
     base_model: str = "models/base/e5-small"  # HF model folder (encoder + fast tokenizer)
     output_dir: str = "models/ner"  # where the spaCy pipeline is written
-    data_files: list[str] = field(default_factory=lambda: ["annotations/gold.jsonl"])  # gold JSONL (globs)
+    data_files: list[str] = field(default_factory=lambda: ["annotations/gold/*.jsonl"])  # gold JSONL (globs)
     splits_file: str = "annotations/splits.json"
     train_split: str = "train"
     dev_split: str = "dev"
     silver_files: list[str] = field(default_factory=list)  # extra training JSONL (globs)
     silver_weight: float = 0.5  # loss weight of silver windows (gold: 1.0)
+    labels: list[str] = field(default_factory=lambda: list(LABELS))  # entity labels (a benchmark's own)
+    style_rules: bool = True  # validate data with the project's boundary/sentence-end rules
     scheme: str = "subword"  # "subword" (tokenizer pieces) or "char" (one piece per character)
     section_context: bool = True  # section marker token after [CLS]
     max_length: int = 256  # model positions per window, specials included
@@ -207,9 +209,10 @@ def char_tags(record: Record) -> list[str]:
     return tags
 
 
-def evaluate(nlp, records: Sequence[Record], batch_size: int = 32, bf16: bool = False) -> dict:
+def evaluate(nlp, records: Sequence[Record], batch_size: int = 32, bf16: bool = False,
+             labels: Sequence[str] = LABELS) -> dict:
     """Strict IOB2 span precision/recall/F1 (``seqeval``) of ``nlp`` on ``records``,
-    on character tags; per-label F1 under ``per_label``."""
+    on character tags; per-label F1 of ``labels`` under ``per_label``."""
     from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
     from seqeval.scheme import IOB2
 
@@ -223,7 +226,7 @@ def evaluate(nlp, records: Sequence[Record], batch_size: int = 32, bf16: bool = 
         "f1": float(f1_score(gold, pred, **kw)),
         "precision": float(precision_score(gold, pred, **kw)),
         "recall": float(recall_score(gold, pred, **kw)),
-        "per_label": {k: round(float(v["f1-score"]), 4) for k, v in report.items() if k in LABELS},
+        "per_label": {k: round(float(v["f1-score"]), 4) for k, v in report.items() if k in labels},
     }
 
 
@@ -267,25 +270,28 @@ def train(cfg: TrainConfig, make_nlp: Callable[[TrainConfig], Any] = make_nlp) -
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
+    if not cfg.labels or len(set(cfg.labels)) != len(cfg.labels) or not all(cfg.labels):
+        raise ValueError(f"labels must be distinct non-empty strings, got {cfg.labels!r}")
     seed_everything(cfg.seed)
     out_dir = Path(cfg.output_dir)
     nlp = make_nlp(cfg)
     ner: TransformerNER = nlp.add_pipe(FACTORY, config={
-        "base_model": cfg.base_model, "labels": list(LABELS), "scheme": cfg.scheme,
+        "base_model": cfg.base_model, "labels": list(cfg.labels), "scheme": cfg.scheme,
         "section_context": cfg.section_context, "max_length": cfg.max_length,
         "stride": cfg.stride, "batch_size": cfg.eval_batch_size, "dtype": cfg.dtype,
     })
-    model, tokenizer = load_base_model(cfg.base_model, LABELS)
+    model, tokenizer = load_base_model(cfg.base_model, cfg.labels)
     ner.set_model(model, tokenizer, cast=False)
 
     gold = _expand(cfg.data_files)
-    train_ds = load_dataset(gold, cfg.splits_file, cfg.train_split)
-    dev_ds = load_dataset(gold, cfg.splits_file, cfg.dev_split)
+    checks = {"labels": cfg.labels, "style_rules": cfg.style_rules}
+    train_ds = load_dataset(gold, cfg.splits_file, cfg.train_split, **checks)
+    dev_ds = load_dataset(gold, cfg.splits_file, cfg.dev_split, **checks)
     features = make_features(ner, train_ds)
     if cfg.silver_files:
         held_out = {d for name, ids in read_splits(cfg.splits_file).items()
                     if name != cfg.train_split for d in ids}
-        silver = load_dataset(_expand(cfg.silver_files)).filter(lambda r: r["doc_id"] not in held_out)
+        silver = load_dataset(_expand(cfg.silver_files), **checks).filter(lambda r: r["doc_id"] not in held_out)
         from datasets import concatenate_datasets
 
         features = concatenate_datasets([features, make_features(ner, silver, cfg.silver_weight)])
@@ -329,7 +335,7 @@ def train(cfg: TrainConfig, make_nlp: Callable[[TrainConfig], Any] = make_nlp) -
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", step=step)
                 if cfg.max_steps and step >= cfg.max_steps:
                     break
-        dev = evaluate(nlp, dev_records, cfg.eval_batch_size, cfg.bf16) if dev_records else None
+        dev = evaluate(nlp, dev_records, cfg.eval_batch_size, cfg.bf16, cfg.labels) if dev_records else None
         f1 = dev["f1"] if dev else 0.0
         improved = bool(dev is None or f1 > best_f1)
         entry = {"epoch": epoch, "step": step, "train_loss": float(np.mean(losses)),
