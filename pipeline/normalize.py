@@ -332,6 +332,11 @@ def _mojibake(text: str) -> list[_Edit]:
         repair = _repair_run(text, len(m.group()), m.end())
         if repair is not None:
             end, new = repair
+            # Garbage left between the repaired part and the end of the run.
+            _, body_end = _run_body(text, m.end())
+            tail = [i for i in range(end, body_end) if not is_report_char(text[i])]
+            if tail:
+                end, new = tail[-1] + 1, new + REPLACEMENT
         elif (end := _unrepairable_end(text, m.end())) is not None:
             new = REPLACEMENT
         else:

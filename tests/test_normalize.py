@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.charsets import is_report_char
+from pipeline.charsets import is_common, is_report_char
 from pipeline.normalize import REPLACEMENT, NormalizeConfig, normalize, to_simplified
 from pipeline.reading import read_report
 
@@ -123,12 +123,17 @@ def test_no_traditional_or_glosses_left(normalized_seeds):
         assert not re.search(r"\([a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ][a-zü]*\)", result.text), name
 
 
+def _garbled(ch: str) -> bool:
+    """Neither used in reports nor a first-level (frequent) GB2312/Big5 character."""
+    return not is_report_char(ch) and not is_common(ch)
+
+
 def _mojibake_runs(text: str) -> list[str]:
-    """Two characters in a row that reports never use (with U+FFFD in between allowed)."""
+    """Two garbled characters in a row (U+FFFD in between allowed)."""
     runs = []
     for m in re.finditer(r"[^\s\x00-\x7f]{2,}", text):
         chars = [c for c in m.group() if c != REPLACEMENT]
-        if any(not is_report_char(a) and not is_report_char(b) for a, b in zip(chars, chars[1:])):
+        if any(_garbled(a) and _garbled(b) for a, b in zip(chars, chars[1:])):
             runs.append(m.group())
     return runs
 
@@ -144,8 +149,8 @@ def test_mojibake_runs_in_000_before_and_after(normalized_seeds):
         assert repaired in text
     # Heading lines no longer start with garbled punctuation.
     assert not re.search(r"^[。]?[ㄒǘㄋㄎㄈň┲┨]", text, re.MULTILINE)
-    residue = _mojibake_runs(text)
-    assert len(residue) <= 1, residue  # known: one wrongly re-decoded character (see README)
+    assert _mojibake_runs(result.raw), "the check finds the damage before normalization"
+    assert _mojibake_runs(text) == []
 
 
 def test_simplified_report_unchanged_except_whitespace(normalized_seeds):
