@@ -384,8 +384,14 @@ def boundary_problem(surface: str) -> str | None:
     return None
 
 
-def _record_reasons(record: Record) -> list[str]:
-    """Every semantic problem of one record, as one-line reasons."""
+def _record_reasons(record: Record, labels: Sequence[str] = LABELS,
+                    style_rules: bool = True) -> list[str]:
+    """Every semantic problem of one record, as one-line reasons.
+
+    ``labels``: the allowed span labels. ``style_rules=False`` skips the
+    project's annotation-style rules (boundary characters, sentence ends),
+    for corpora annotated by other conventions (benchmarks).
+    """
     reasons: list[str] = []
     text, n = record.text, len(record.text)
     section = record.meta.get("section")
@@ -401,8 +407,8 @@ def _record_reasons(record: Record) -> list[str]:
     for k, span in enumerate(record.spans):
         tag = f"span {k} ({span.start}, {span.end}, {span.label})"
         ok = True
-        if span.label not in LABELS:
-            reasons.append(f"{tag}: unknown label {span.label!r} (expected one of {', '.join(LABELS)})")
+        if span.label not in labels:
+            reasons.append(f"{tag}: unknown label {span.label!r} (expected one of {', '.join(labels)})")
         if span.start < 0 or span.end > n:
             reasons.append(f"{tag}: offsets out of range for text of length {n}")
             ok = False
@@ -411,7 +417,7 @@ def _record_reasons(record: Record) -> list[str]:
             ok = False
         if span.score is not None and not 0.0 <= span.score <= 1.0:
             reasons.append(f"{tag}: score {span.score} is not in [0, 1]")
-        if ok:
+        if ok and style_rules:
             surface = text[span.start:span.end]
             problem = boundary_problem(surface)
             if problem:
@@ -452,12 +458,18 @@ def _record_reasons(record: Record) -> list[str]:
 
 
 def validate_records(records: Iterable[Record], file: str = "<records>",
-                     lines: Sequence[int | None] | None = None) -> list[Problem]:
+                     lines: Sequence[int | None] | None = None, *,
+                     labels: Sequence[str] | None = None,
+                     style_rules: bool = True) -> list[Problem]:
     """Every problem of these records: offsets, labels, overlaps, boundaries,
     sentence ends, sections, links and duplicate ids.
 
     ``file`` and ``lines`` (1-based, one per record) only locate the problems.
+    ``labels`` is the allowed label set (default :data:`LABELS`);
+    ``style_rules=False`` skips the boundary-character and sentence-end rules,
+    for corpora annotated by other conventions (e.g. benchmarks).
     """
+    labels = LABELS if labels is None else tuple(labels)
     problems: list[Problem] = []
     first_seen: dict[str, int | None] = {}
     for i, record in enumerate(records):
@@ -468,7 +480,7 @@ def validate_records(records: Iterable[Record], file: str = "<records>",
             problems.append(Problem(file, line, record.id, f"duplicate id{at}"))
         else:
             first_seen[record.id] = line
-        for reason in _record_reasons(record):
+        for reason in _record_reasons(record, labels, style_rules):
             problems.append(Problem(file, line, record.id, reason))
     return problems
 
@@ -527,12 +539,14 @@ def validate_file(path: str | os.PathLike[str], *more: str | os.PathLike[str]) -
     return problems
 
 
-def read_records(path: str | os.PathLike[str], *, validate: bool = True) -> list[Record]:
+def read_records(path: str | os.PathLike[str], *, validate: bool = True,
+                 labels: Sequence[str] | None = None, style_rules: bool = True) -> list[Record]:
     """Read a JSONL annotation file.
 
     Raises :class:`AnnotationError` (file, line, record id, reason) for the
     first malformed line, or, with ``validate=True``, the first problem that
-    :func:`validate_records` finds.
+    :func:`validate_records` finds (``labels`` and ``style_rules`` are passed
+    to it).
     """
     path = Path(path)
     records: list[Record] = []
@@ -543,7 +557,8 @@ def read_records(path: str | os.PathLike[str], *, validate: bool = True) -> list
         records.append(item)
         lines.append(lineno)
     if validate:
-        _raise_first(validate_records(records, str(path), lines))
+        _raise_first(validate_records(records, str(path), lines,
+                                      labels=labels, style_rules=style_rules))
     return records
 
 
@@ -581,22 +596,25 @@ def dumps_records(records: Iterable[Record]) -> str:
 
 
 def write_records(path: str | os.PathLike[str], records: Iterable[Record], *,
-                  validate: bool = True) -> None:
+                  validate: bool = True, labels: Sequence[str] | None = None,
+                  style_rules: bool = True) -> None:
     """Write records as JSONL, atomically.
 
     With ``validate=True`` nothing is written when any record is invalid
-    (raises :class:`AnnotationError` for the first problem).
+    (raises :class:`AnnotationError` for the first problem; ``labels`` and
+    ``style_rules`` as in :func:`validate_records`).
     """
     records = list(records)
     if validate:
-        _raise_first(validate_records(records, str(path)))
+        _raise_first(validate_records(records, str(path), labels=labels, style_rules=style_rules))
     write_atomic(path, dumps_records(records))
 
 
 # --------------------------------------------------------------------------- datasets
 
 
-def _gather(paths_or_records: Any) -> list[Record]:
+def _gather(paths_or_records: Any, labels: Sequence[str] | None = None,
+            style_rules: bool = True) -> list[Record]:
     if isinstance(paths_or_records, (str, os.PathLike, Record)):
         items: list[Any] = [paths_or_records]
     else:
@@ -607,10 +625,10 @@ def _gather(paths_or_records: Any) -> list[Record]:
         if isinstance(item, Record):
             loose.append(item)
         elif isinstance(item, (str, os.PathLike)):
-            records.extend(read_records(item))
+            records.extend(read_records(item, labels=labels, style_rules=style_rules))
         else:
             raise TypeError(f"expected a path or a Record, got {type(item).__name__}")
-    _raise_first(validate_records(loose))
+    _raise_first(validate_records(loose, labels=labels, style_rules=style_rules))
     all_records = records + loose
     seen: set[str] = set()
     for r in all_records:
@@ -643,18 +661,21 @@ def read_splits(splits_file: str | os.PathLike[str]) -> dict[str, list[str]]:
 
 
 def load_dataset(paths_or_records: Any, splits_file: str | os.PathLike[str] | None = None,
-                 split: str | None = None):
+                 split: str | None = None, *, labels: Sequence[str] | None = None,
+                 style_rules: bool = True):
     """Annotation JSONL files (or records) as a ``datasets.Dataset``.
 
     Columns: ``id``, ``doc_id``, ``text``, ``spans`` (list of
     ``{start, end, label}``; scores and links are dropped) and ``section``
     (``meta["section"]`` or ``None``). Records are validated; any problem raises
     :class:`AnnotationError`. With ``split``, only records whose ``doc_id`` is
-    listed under that split of ``splits_file`` are kept.
+    listed under that split of ``splits_file`` are kept. ``labels`` (default
+    :data:`LABELS`) and ``style_rules`` are passed to :func:`validate_records`,
+    so a corpus with its own label set and conventions (a benchmark) loads.
     """
     import datasets  # imported here: heavy, and only training/evaluation need it
 
-    records = _gather(paths_or_records)
+    records = _gather(paths_or_records, labels, style_rules)
     if split is not None and splits_file is None:
         raise ValueError(f"split {split!r} needs a splits_file")
     if splits_file is not None:

@@ -39,12 +39,23 @@ def rule_pipeline(normalize: NormalizeConfig | None = None) -> Language:
 
 
 def load_pipeline(model_dir: str | Path | None = None) -> Language:
-    """Load a trained pipeline directory, or the rule pipeline when ``None``."""
+    """Load a trained pipeline directory, or the rule pipeline when ``None``.
+
+    A missing or broken folder raises :class:`pipeline.encoders.ModelLoadError`
+    naming the folder or the file that is wrong.
+    """
     if model_dir is None:
         return rule_pipeline()
+    from . import ner  # noqa: F401  (registers govreport_ner)
+    from .encoders import ModelLoadError
+
     model_dir = Path(model_dir)
     if not (model_dir / "config.cfg").is_file():
-        raise FileNotFoundError(f"{model_dir}: not a pipeline directory (no config.cfg)")
-    from . import ner  # noqa: F401  (registers govreport_ner)
-
-    return spacy.load(model_dir)
+        raise ModelLoadError(f"{model_dir}: not a pipeline directory (no config.cfg)")
+    try:
+        return spacy.load(model_dir)
+    except ModelLoadError:
+        raise
+    except Exception as err:  # spaCy / JSON / OS errors often omit the path
+        raise ModelLoadError(f"{model_dir}: cannot load the pipeline "
+                             f"({type(err).__name__}: {err})") from err

@@ -259,22 +259,31 @@ def predict_model(nlp: Language, records: Sequence[Record], batch_size: int = 32
     return list(predict_records(nlp, list(records), batch_size))
 
 
+def project_labels(records: Sequence[Record]) -> bool:
+    """Whether every gold label of ``records`` is one of the project's :data:`LABELS`
+    (the rule baseline predicts only those; on other data, e.g. a benchmark, it is n/a)."""
+    return all(span.label in LABELS for record in records for span in record.spans)
+
+
 def evaluate(model: ModelArg, records: Sequence[Record], *, batch_size: int = 32,
              errors_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Score the model and the rule baseline on the same gold ``records``.
 
     Returns :func:`score`'s dict for the model, plus ``"system"`` (the model
     path, or ``"rule baseline"``), ``"records"`` (how many) and ``"baseline"``
-    (the baseline's scores). Without a model (``None`` or ``"none"``) the
-    top-level scores are the baseline's. With ``errors_path``, the errors of
-    both systems (:func:`errors`, each with a ``"system"`` field) are written
-    there as JSONL.
+    (the baseline's scores; ``None`` when a model is scored on data whose
+    labels are not the project's, see :func:`project_labels`). Without a model
+    (``None`` or ``"none"``) the top-level scores are the baseline's. With
+    ``errors_path``, the errors of both systems (:func:`errors`, each with a
+    ``"system"`` field) are written there as JSONL.
     """
     gold = with_sections(records)
     nlp = load_model(model)
-    baseline_pred = predict_baseline(gold)
-    baseline = score(gold, baseline_pred)
-    predictions = {"baseline": baseline_pred}
+    predictions: dict[str, list[Record]] = {}
+    baseline = None
+    if nlp is None or project_labels(gold):
+        predictions["baseline"] = predict_baseline(gold)
+        baseline = score(gold, predictions["baseline"])
     if nlp is None:
         result = dict(baseline)
         system = BASELINE
@@ -295,11 +304,15 @@ def evaluate(model: ModelArg, records: Sequence[Record], *, batch_size: int = 32
 # --------------------------------------------------------------------------- output
 
 
-def _row(label: str, columns: Sequence[dict[str, Any] | None], support: int) -> str:
+_NA = "n/a"
+"""A system column that was not scored (the baseline on a benchmark's labels)."""
+
+
+def _row(label: str, columns: Sequence[dict[str, Any] | str | None], support: int) -> str:
     cells = []
     for scores in columns:
-        if scores is None:
-            cells += ["-"] * len(METRICS)
+        if scores is None or isinstance(scores, str):
+            cells += [scores or "-"] * len(METRICS)
         else:
             cells += [f"{scores[m]:.3f}" for m in METRICS]
     return f"{label:<10}" + "".join(f"{c:>8}" for c in cells) + f"{support:>10}"
@@ -307,11 +320,13 @@ def _row(label: str, columns: Sequence[dict[str, Any] | None], support: int) -> 
 
 def format_table(result: dict[str, Any]) -> str:
     """The scores as a table: label, P, R, F1 for the system and (when it is a
-    model) the rule baseline side by side, and the gold support."""
+    model) the rule baseline side by side (``n/a`` when it was not scored), and
+    the gold support."""
     baseline = result.get("baseline")
-    has_model = baseline is not None and result.get("system") != BASELINE
-    systems = [result] + ([baseline] if has_model else [])
+    has_model = result.get("system") != BASELINE
+    systems = [result] + ([baseline] if has_model and baseline is not None else [])
     names = ["model", BASELINE] if has_model else [BASELINE]
+    na: list[str] = [_NA] if has_model and baseline is None else []
     width = 8 * len(METRICS)
     lines = [
         f"Scores: {SCHEME} ({result.get('records', '?')} records; "
@@ -323,9 +338,9 @@ def format_table(result: dict[str, Any]) -> str:
     labels = _label_order({label for s in systems for label in s["per_label"]})
     for label in labels:
         support = next(s["per_label"][label]["support"] for s in systems if label in s["per_label"])
-        lines.append(_row(label, [s["per_label"].get(label) for s in systems], support))
+        lines.append(_row(label, [s["per_label"].get(label) for s in systems] + na, support))
     for avg in ("micro", "macro"):
-        lines.append(_row(avg, [s[avg] for s in systems], result[avg]["support"]))
+        lines.append(_row(avg, [s[avg] for s in systems] + na, result[avg]["support"]))
     return "\n".join(lines)
 
 

@@ -20,6 +20,20 @@ globs and writes, under the output folder:
     index and section.
 ``errors.jsonl``
     One ``{"source", "reason"}`` line per input that failed in this run.
+``targets.csv``, ``targets.parquet``
+    One row per TARGET/VALUE linked to its METRIC or PROJECT
+    (:mod:`pipeline.targets`, columns :data:`pipeline.targets.TARGET_COLUMNS`):
+    report, place, year, section, metric, kind, the text and its normalized
+    quantity (:mod:`pipeline.quantities`), offsets in the paragraph and in the
+    raw file.
+``summary.html``
+    Every metric's targets and values across the processed reports, as a
+    table and a bar chart (self-contained, renders offline).
+
+Records carry ``links`` (:mod:`pipeline.linking`: from the pipeline's
+``govreport_linker`` when it has one, else computed here) and ``meta`` keys
+``place`` and ``year`` (:mod:`pipeline.metadata`, from the report's opening
+lines).
 
 Resuming. Each report's results go first to ``parts/<doc_id>.jsonl`` and
 ``html/<doc_id>.html``, then its manifest ``parts/<doc_id>.manifest.json``
@@ -60,6 +74,7 @@ from pipeline import __version__
 from pipeline.annotations import (
     ID_SEPARATOR,
     LABELS,
+    Link,
     Record,
     Span,
     read_records,
@@ -67,10 +82,15 @@ from pipeline.annotations import (
     write_records,
 )
 from pipeline.docs import ENTITIES_KEY, paragraphs
+from pipeline.linking import LINKS_KEY, link_spans
+from pipeline.metadata import report_metadata
 from pipeline.reading import ReportReadError, decode_bytes
 
 ENTITIES_JSONL = "entities.jsonl"
 ENTITIES_CSV = "entities.csv"
+TARGETS_CSV = "targets.csv"
+TARGETS_PARQUET = "targets.parquet"
+SUMMARY_HTML = "summary.html"
 ERRORS_JSONL = "errors.jsonl"
 PARTS_DIR = "parts"
 HTML_DIR = "html"
@@ -99,23 +119,44 @@ def _entities(doc: Doc) -> list:
     return list(doc.ents)
 
 
+def _doc_links(doc: Doc, ents: list) -> set[tuple[int, int]] | None:
+    """The pipeline's links as (head, tail) pairs of entity *bounds*, or None."""
+    pairs = doc.user_data.get(LINKS_KEY)
+    if pairs is None:
+        return None
+    group = list(doc.spans[ENTITIES_KEY]) if ENTITIES_KEY in doc.spans else list(doc.ents)
+    key = [(e.start_char, e.end_char, e.label_) for e in group]
+    return {(key[h], key[t]) for h, t in pairs}
+
+
 def records_from_doc(doc: Doc, doc_id: str, source: str) -> list[Record]:
-    """The records of a processed report Doc, one per paragraph, in order."""
+    """The records of a processed report Doc, one per paragraph, in order, with
+    ``links`` and the report's ``place`` and ``year`` in ``meta``."""
     ents = _entities(doc)
+    doc_links = _doc_links(doc, ents)
+    info = report_metadata(doc.text)
     records = []
     for index, para in enumerate(paragraphs(doc)):
         p0, p1 = para.start_char, para.end_char
         spans: list[Span] = []
         raw_spans: list[list[int]] = []
+        keys: list[tuple[int, int, str]] = []
         for ent in ents:
             if p0 <= ent.start_char and ent.end_char <= p1:
                 spans.append(Span(ent.start_char - p0, ent.end_char - p0, ent.label_, ent._.score))
                 raw_spans.append([ent._.raw_start, ent._.raw_end])
-        meta: dict[str, Any] = {"source": source, "paragraph": index, "section": para.label_}
+                keys.append((ent.start_char, ent.end_char, ent.label_))
+        if doc_links is None:
+            links = link_spans(para.text, spans)
+        else:
+            links = [Link(h, t) for h, hk in enumerate(keys) for t, tk in enumerate(keys)
+                     if (hk, tk) in doc_links]
+        meta: dict[str, Any] = {"source": source, "paragraph": index, "section": para.label_,
+                                "place": info.place, "year": info.year}
         if para._.raw_start is not None:  # the Doc came from a raw file
             meta.update(raw_start=para._.raw_start, raw_end=para._.raw_end, raw_spans=raw_spans)
         records.append(Record(id=f"{doc_id}{ID_SEPARATOR}{index}", doc_id=doc_id,
-                              text=para.text, spans=spans, meta=meta))
+                              text=para.text, spans=spans, meta=meta, links=links))
     return records
 
 
@@ -316,13 +357,23 @@ class OutputFolder:
             path.unlink(missing_ok=True)
 
     def combine(self, reports: Sequence[Report], failures: Sequence[Failure]) -> int:
-        """Rebuild ``entities.jsonl``, ``entities.csv`` and ``errors.jsonl``;
-        returns the number of entities."""
+        """Rebuild ``entities.jsonl``, ``entities.csv``, ``targets.csv``,
+        ``targets.parquet``, ``summary.html`` and ``errors.jsonl``; returns the
+        number of entities."""
+        from pipeline import targets
+
         records: list[Record] = []
         for report in sorted(reports, key=lambda r: r.doc_id):
             records.extend(read_records(self.part(report.doc_id), validate=False))
         write_records(self.root / ENTITIES_JSONL, records, validate=False)
         write_atomic(self.root / ENTITIES_CSV, csv_text(records))
+        rows = targets.rows_from_records(records)
+        targets.write_csv(rows, self.root / TARGETS_CSV)
+        try:
+            targets.write_parquet(rows, self.root / TARGETS_PARQUET)
+        except ImportError as err:  # pyarrow missing: the CSV has the same rows
+            warnings.warn(f"{TARGETS_PARQUET} not written: {err}", stacklevel=2)
+        write_atomic(self.root / SUMMARY_HTML, targets.render_summary(rows))
         write_atomic(self.root / ERRORS_JSONL, "".join(
             json.dumps({"source": f.source, "reason": f.reason}, ensure_ascii=False) + "\n"
             for f in failures))

@@ -298,13 +298,36 @@ class TransformerNER:
         """
         from transformers import AutoModelForTokenClassification, AutoTokenizer
 
+        from .encoders import ModelLoadError, check_model_folder
+
         path = Path(path)
-        cfg = json.loads((path / "cfg").read_text(encoding="utf-8"))
-        self.labels = list(cfg["labels"])
-        self.scheme = cfg["scheme"]
-        self.section_context = cfg["section_context"]
-        tokenizer = AutoTokenizer.from_pretrained(path / "tokenizer", local_files_only=True)
-        model = AutoModelForTokenClassification.from_pretrained(path / "model", local_files_only=True)
+        cfg_path = path / "cfg"
+        try:
+            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+            labels, scheme, section_context = cfg["labels"], cfg["scheme"], cfg["section_context"]
+        except FileNotFoundError:
+            raise ModelLoadError(f"{cfg_path}: missing (the component's settings)") from None
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as err:
+            raise ModelLoadError(f"{cfg_path}: corrupt component settings "
+                                 f"({type(err).__name__}: {err})") from err
+        self.labels = list(labels)
+        self.scheme = scheme
+        self.section_context = section_context
+        tok_dir, model_dir = path / "tokenizer", path / "model"
+        tok_json = tok_dir / "tokenizer.json"
+        if not tok_json.is_file():
+            raise ModelLoadError(f"{tok_json}: missing (the component's tokenizer)")
+        check_model_folder(model_dir, tokenizer=False)  # clear errors naming the broken file
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(tok_dir, local_files_only=True)
+        except Exception as err:
+            raise ModelLoadError(f"{tok_dir}: cannot load the tokenizer "
+                                 f"({type(err).__name__}: {err})") from err
+        try:
+            model = AutoModelForTokenClassification.from_pretrained(model_dir, local_files_only=True)
+        except Exception as err:
+            raise ModelLoadError(f"{model_dir}: cannot load the model "
+                                 f"({type(err).__name__}: {err})") from err
         self.set_model(model, tokenizer)
         return self
 

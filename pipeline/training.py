@@ -6,7 +6,9 @@ TOML syntax; bare words are strings). The loop follows HF ``run_ner.py``:
 
 1. gold records through :func:`pipeline.annotations.load_dataset` with the
    splits file (``train_split`` / ``dev_split``), plus optional silver files
-   (their dev/test documents dropped) trained with ``silver_weight``;
+   (their dev/test documents dropped) trained with ``silver_weight``; the
+   label set is ``labels`` (default: the project's four; a benchmark's own,
+   with ``style_rules = false`` for its annotation conventions);
 2. features through the component itself (``encode`` -> ``spans_to_tags`` ->
    ``windows``), so training sees exactly the windows inference sees;
 3. AdamW (no decay on biases and LayerNorm), linear warmup and decay,

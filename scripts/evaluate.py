@@ -7,6 +7,11 @@ project's record format works; a record without ``meta.section`` has its
 section inferred from its text. Every false positive and false negative of
 both systems goes to the error file.
 
+Data whose labels are not the project's (a benchmark imported by
+``scripts/import_benchmark.py``) is scored the same way; the rule baseline,
+which predicts only the project's labels, is then shown as ``n/a``, and the
+data is checked against its own label set without the project's style rules.
+
 Exit status: 0 on success, 2 when the data file is malformed or has spans
 that cannot be scored (overlapping or out of range); annotation-style
 problems (e.g. punctuation at a span's edge) are only warned about.
@@ -19,7 +24,7 @@ import sys
 from pathlib import Path
 
 from pipeline.annotations import AnnotationError, read_records, validate_records
-from pipeline.evaluation import evaluate, format_table, write_json
+from pipeline.evaluation import evaluate, format_table, project_labels, write_json
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,7 +43,14 @@ def main(argv: list[str] | None = None) -> int:
     except AnnotationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    problems = validate_records(records, str(args.data))
+    if project_labels(records):
+        problems = validate_records(records, str(args.data))
+    else:
+        labels = sorted({s.label for r in records for s in r.spans})
+        print(f"note: {args.data} has its own labels ({', '.join(labels)}): the rule baseline "
+              "(project labels only) is n/a, the project's style rules are not checked",
+              file=sys.stderr)
+        problems = validate_records(records, str(args.data), labels=labels, style_rules=False)
     if problems:
         print(f"warning: {len(problems)} annotation problem(s) in {args.data}, "
               f"first: {problems[0]}", file=sys.stderr)

@@ -8,7 +8,7 @@ recursively) or globs. Writes ``entities.jsonl``, ``entities.csv``,
 
 Exit status: 0 when every input was processed, 1 when any input failed (each
 failure is printed with its file name and reason; the others are still
-processed), 2 for bad arguments.
+processed), 2 for bad arguments or a model folder that cannot be loaded.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from pipeline.encoders import ModelLoadError
 from pipeline.inference import run
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "govreport-ner"
@@ -47,8 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         if not model.is_dir():
             parser.error(f"--model {args.model}: no such folder")
 
-    summary = run(args.inputs, args.out, model_dir=model, batch_size=args.batch_size,
-                  force=args.force, progress=not args.no_progress)
+    try:
+        summary = run(args.inputs, args.out, model_dir=model, batch_size=args.batch_size,
+                      force=args.force, progress=not args.no_progress)
+    except ModelLoadError as err:
+        print(f"error: cannot load the model: {err}", file=sys.stderr)
+        return 2
     print(summary)
     return 0 if summary.ok else 1
 

@@ -1,0 +1,82 @@
+"""Place and year of every report in seeds/, from its opening lines.
+
+The truth is ``seeds/SOURCES.tsv`` for the 20 reports it lists (read here, never
+by the code) and :data:`OWN_TRUTH` for the other five, read off their text.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+
+import pytest
+
+from pipeline.metadata import place_unit, report_metadata
+from pipeline.normalize import normalize
+from pipeline.reading import read_report
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+OWN_TRUTH: dict[str, tuple[str, int]] = {
+    "000_a3783150aeff858a": ("石景山区", 2021),   # 2021年北京市石景山区政府工作报告
+    "001_25f246a410c0d53a": ("东城区", 2022),     # 2022年北京市东城区政府工作报告 (delivered 2021-12-09)
+    "002_8668c15d29c349c7": ("门头沟区", 2020),   # plan part only: 2020年政府工作的总体要求; 《门头沟区…规划》
+    "003_8de36d65d8a4f08f": ("通州区", 2020),     # 赵磊同志在通州区第六届人民代表大会…, 2020年2月29日
+    "004_751be6e086fe62a8": ("北京经济技术开发区", 2022),  # 2021年度工作报告; 二、2022年工作安排
+}
+
+# SOURCES.tsv says 安新县, but the text never names 安新: it is the report of
+# 新安县 (洛阳, 河南: 新安经开区, 河南省自行车公开赛, 技能洛阳) and its opening lines
+# name no place ("我代表县人民政府"). The extractor must not guess.
+NO_PLACE_IN_TEXT = {"安新县_2024_850ab583"}
+
+
+def _truth() -> dict[str, tuple[str | None, int]]:
+    truth: dict[str, tuple[str | None, int]] = dict(OWN_TRUTH)
+    with open(SEEDS / "SOURCES.tsv", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            stem = row["file"].removesuffix(".txt")
+            truth[stem] = (None if stem in NO_PLACE_IN_TEXT else row["place"], int(row["year"]))
+    return truth
+
+
+TRUTH = _truth()
+
+
+@lru_cache(maxsize=None)
+def _metadata(stem: str):
+    return report_metadata(normalize(read_report(SEEDS / f"{stem}.txt")).text)
+
+
+def test_truth_covers_all_25_reports(seed_files):
+    assert sorted(TRUTH) == sorted(p.stem for p in seed_files)
+
+
+@pytest.mark.parametrize("stem", sorted(TRUTH))
+def test_place_and_year(stem):
+    meta = _metadata(stem)
+    assert (meta.place, meta.year) == TRUTH[stem]
+    if meta.place is not None:
+        assert meta.place_from in ("title", "session", "speaker", "body")
+    assert meta.year_from
+
+
+def test_most_reports_are_read_from_their_opening_lines():
+    sources = [_metadata(stem).place_from for stem in TRUTH]
+    assert sum(s in ("title", "session", "speaker") for s in sources) >= 20
+
+
+@pytest.mark.parametrize("name,unit", [("北京市石景山区", "石景山区"), ("保定市满城区", "满城区"),
+                                       ("北京市通州区", "通州区"), ("北京经济技术开发区管委会", "北京经济技术开发区"),
+                                       ("河北省", "河北省"), ("易县", "易县")])
+def test_place_unit(name, unit):
+    assert place_unit(name) == unit
+
+
+def test_headings_without_title():
+    text = "各位代表：\n现在，我代表蠡县人民政府，向大会作政府工作报告。\n一、2019年工作回顾\n2019年，…"
+    meta = report_metadata(text)
+    assert (meta.place, meta.year) == ("蠡县", 2020)
+    assert report_metadata("政府工作报告\n各位代表：\n").place is None
