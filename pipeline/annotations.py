@@ -341,7 +341,7 @@ def _ends_with_name_bracket(surface: str) -> bool:
     return opener > 0 and close not in surface[opener + 1 : -1]
 
 
-def boundary_problem(surface: str) -> str | None:
+def _edge_fault(surface: str) -> tuple[str, str] | None:
     """Why a span with this text has a bad first or last character, or ``None``.
 
     Whitespace is never allowed at either end. Punctuation and symbols (Unicode
@@ -354,24 +354,24 @@ def boundary_problem(surface: str) -> str | None:
     start when a digit follows (¥100, -3.2%).
     """
     if not surface:
-        return "empty span"
+        return "both", "empty span"
     first, last = surface[0], surface[-1]
     if first.isspace():
-        return f"span begins with whitespace {first!r}"
+        return "start", f"span begins with whitespace {first!r}"
     if last.isspace():
-        return f"span ends with whitespace {last!r}"
+        return "end", f"span ends with whitespace {last!r}"
     wrapped = (
         first in NAME_MARKS and len(surface) > 1 and _partner_index(surface, 0) == len(surface) - 1
     )
     if wrapped:
-        return f"span is wrapped whole in {first}{last}: marks around a name stay outside"
+        return "both", f"span is wrapped whole in {first}{last}: marks around a name stay outside"
     if _is_punct(first):
         ok = (
             (first in NAME_MARKS and _partner_index(surface, 0) is not None)
             or (first in QUANTITY_START_SYMBOLS and len(surface) > 1 and surface[1].isdigit())
         )
         if not ok:
-            return f"span begins with punctuation {first!r}"
+            return "start", f"span begins with punctuation {first!r}"
     if _is_punct(last) and len(surface) > 1:
         ok = (
             (last in _CLOSING_MARKS and _opener_index(surface, len(surface) - 1) is not None)
@@ -380,8 +380,31 @@ def boundary_problem(surface: str) -> str | None:
             or 0x3380 <= ord(last) <= 0x33FF  # CJK compatibility unit squares: ㎡ ㎞ ㎏ …
         )
         if not ok:
-            return f"span ends with punctuation {last!r}"
+            return "end", f"span ends with punctuation {last!r}"
     return None
+
+
+def boundary_problem(surface: str) -> str | None:
+    """Why a span with this text has a bad first or last character, or ``None``
+    (the rules are in :func:`_edge_fault`)."""
+    fault = _edge_fault(surface)
+    return None if fault is None else fault[1]
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink ``text[start:end]`` until its edges obey the boundary rules
+    (whitespace, punctuation, marks wrapping a whole name); may return an
+    empty span (``start == end``). Used to clean model predictions."""
+    while start < end:
+        fault = _edge_fault(text[start:end])
+        if fault is None:
+            break
+        side = fault[0]
+        if side in ("start", "both"):
+            start += 1
+        if side in ("end", "both") and end > start:
+            end -= 1
+    return start, max(start, end)
 
 
 def _record_reasons(record: Record, labels: Sequence[str] = LABELS,

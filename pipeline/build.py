@@ -18,6 +18,10 @@ from . import tokenizer  # noqa: F401  (registers the tokenizer)
 from .normalize import NormalizeConfig
 
 LANG = "xx"  # language-neutral: tokenization is ours, one token per character
+MAX_CHARS = 10_000_000
+"""``nlp.max_length``: spaCy's default (1,000,000, sized for its parser) would
+reject a long single-line report; every component here is linear in the text
+length and works per paragraph. 10 M characters is ~30 MB of Chinese text."""
 
 
 def blank_pipeline(normalize: NormalizeConfig | None = None) -> Language:
@@ -25,6 +29,7 @@ def blank_pipeline(normalize: NormalizeConfig | None = None) -> Language:
     steps = (normalize or NormalizeConfig()).to_dict()
     config = {"nlp": {"tokenizer": {"@tokenizers": "govreport.ReportTokenizer.v1", "steps": steps}}}
     nlp = spacy.blank(LANG, config=config)
+    nlp.max_length = MAX_CHARS
     nlp.add_pipe("govreport_structure")
     return nlp
 
@@ -53,7 +58,9 @@ def load_pipeline(model_dir: str | Path | None = None) -> Language:
     if not (model_dir / "config.cfg").is_file():
         raise ModelLoadError(f"{model_dir}: not a pipeline directory (no config.cfg)")
     try:
-        return spacy.load(model_dir)
+        nlp = spacy.load(model_dir)
+        nlp.max_length = MAX_CHARS
+        return nlp
     except ModelLoadError:
         raise
     except Exception as err:  # spaCy / JSON / OS errors often omit the path

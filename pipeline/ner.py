@@ -234,6 +234,8 @@ class TransformerNER:
                 scores.append(top_prob[w.prefix + i - w.start])
             k += len(wins)
             for s, e, label, score in tags_to_spans(enc.offsets, tags, scores, text):
+                if label in QUANTITY_LABELS:
+                    s = _skip_adverb(text, s, e)
                 result[d].append((s + offset, e + offset, label, score))
         return result
 
@@ -379,6 +381,20 @@ def make_ner(
         section_context=section_context, max_length=max_length, stride=stride,
         batch_size=batch_size, dtype=dtype,
     )
+
+
+# Spec rule 2: adverbs before a change word stay outside a TARGET/VALUE. A
+# subword piece can hold adverb and verb together (同比增长), so a predicted
+# span may start with one; it is cut off here.
+QUANTITY_LABELS = ("TARGET", "VALUE")
+LEADING_ADVERBS = ("同比", "累计", "年均", "分别", "动态", "力争", "确保")
+
+
+def _skip_adverb(text: str, start: int, end: int) -> int:
+    for adverb in LEADING_ADVERBS:
+        if text.startswith(adverb, start) and end - start > len(adverb):
+            return start + len(adverb)
+    return start
 
 
 def predict_records(

@@ -32,6 +32,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Literal, Sequence
 
+from .annotations import trim_span
+
 Scheme = Literal["subword", "char"]
 SCHEMES: tuple[str, ...] = ("subword", "char")
 
@@ -79,12 +81,6 @@ class AlignmentStats:
         return self.inside_piece / self.boundaries if self.boundaries else 0.0
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return (start, end) if start < end else (start, start)
 
 
 class CharVocab:
@@ -122,6 +118,14 @@ class CharVocab:
         return self.unk_id
 
 
+def _strip_space(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else (start, start)
+
+
 def encode(text: str, tokenizer, scheme: Scheme, char_vocab: CharVocab | None = None) -> Encoding:
     """``text`` as pieces (no special tokens) with trimmed, non-overlapping char ranges."""
     if scheme == "char":
@@ -137,7 +141,7 @@ def encode(text: str, tokenizer, scheme: Scheme, char_vocab: CharVocab | None = 
     next_start = len(text)
     for start, end in reversed(enc["offset_mapping"]):
         end = min(end, next_start)
-        start, end = _trim(text, min(start, end), end)
+        start, end = _strip_space(text, min(start, end), end)
         offsets.append((start, end))
         if start < end:
             next_start = start
@@ -185,7 +189,8 @@ def tags_to_spans(
     Pieces with an empty range are skipped (they neither start nor end an
     entity). An ``I-X`` that does not continue an ``X`` entity starts one
     (IOB2 fix-up). The score is the mean of the pieces' probabilities. With
-    ``text``, whitespace at the span's edges is trimmed.
+    ``text``, the span's edges are trimmed to the annotation boundary rules
+    (whitespace, punctuation: :func:`pipeline.annotations.trim_span`).
     """
     out: list[tuple[int, int, str, float]] = []
     cur: list | None = None  # [start, end, label, [scores]]
@@ -194,7 +199,7 @@ def tags_to_spans(
         if cur is not None:
             start, end = cur[0], cur[1]
             if text is not None:
-                start, end = _trim(text, start, end)
+                start, end = trim_span(text, start, end)
             if start < end:
                 out.append((start, end, cur[2], sum(cur[3]) / len(cur[3])))
 

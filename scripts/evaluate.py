@@ -23,13 +23,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.annotations import AnnotationError, read_records, validate_records
+from pipeline.annotations import AnnotationError, read_records, read_splits, validate_records
 from pipeline.evaluation import evaluate, format_table, project_labels, write_json
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, type=Path, help="gold records (JSONL)")
+    parser.add_argument("--data", required=True, type=Path, nargs="+", help="gold records (JSONL files)")
+    parser.add_argument("--split", help="keep only the documents of this split (e.g. test)")
+    parser.add_argument("--splits", type=Path, default=Path("annotations/splits.json"),
+                        help="splits file for --split (default: annotations/splits.json)")
     parser.add_argument("--model", default="none",
                         help="trained model folder, or 'none' to score only the rule baseline")
     parser.add_argument("--json", type=Path, help="write the scores here as JSON")
@@ -39,28 +42,36 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        records = read_records(args.data, validate=False)
+        records = [r for path in args.data for r in read_records(path, validate=False)]
+        if args.split:
+            docs = set(read_splits(args.splits).get(args.split, []))
+            if not docs:
+                print(f"error: {args.splits}: no split {args.split!r}", file=sys.stderr)
+                return 2
+            records = [r for r in records if r.doc_id in docs]
     except AnnotationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    name = args.split or args.data[0].stem
+    source = ", ".join(str(p) for p in args.data) if len(args.data) < 4 else f"{len(args.data)} files"
     if project_labels(records):
-        problems = validate_records(records, str(args.data))
+        problems = validate_records(records, source)
     else:
         labels = sorted({s.label for r in records for s in r.spans})
-        print(f"note: {args.data} has its own labels ({', '.join(labels)}): the rule baseline "
+        print(f"note: {source} has its own labels ({', '.join(labels)}): the rule baseline "
               "(project labels only) is n/a, the project's style rules are not checked",
               file=sys.stderr)
-        problems = validate_records(records, str(args.data), labels=labels, style_rules=False)
+        problems = validate_records(records, source, labels=labels, style_rules=False)
     if problems:
-        print(f"warning: {len(problems)} annotation problem(s) in {args.data}, "
+        print(f"warning: {len(problems)} annotation problem(s) in {source}, "
               f"first: {problems[0]}", file=sys.stderr)
-    errors_path = args.errors or Path("outputs/evaluation") / f"{args.data.stem}.errors.jsonl"
+    errors_path = args.errors or Path("outputs/evaluation") / f"{name}.errors.jsonl"
 
     try:
         result = evaluate(args.model, records, batch_size=args.batch_size,
                           errors_path=errors_path)
     except ValueError as err:  # spans that cannot be scored (overlaps, out of range)
-        print(f"error: {args.data}: {err}", file=sys.stderr)
+        print(f"error: {source}: {err}", file=sys.stderr)
         return 2
     print(format_table(result))
     print(f"errors: {errors_path}")
