@@ -53,3 +53,16 @@ def test_statistics_tables_count_what_is_there(tmp_path):
     assert f"| {len(records)} |" in table and f"{total:,} |" in table
     assert "F1 |" in agreement_table(records, records) and "| **micro** |" in agreement_table(records, records)
     assert "1.000 |" in agreement_table(records, records)
+
+
+@pytest.mark.parametrize("path", GOLD, ids=lambda p: p.stem)
+def test_gold_round_trips_losslessly(path):
+    from pipeline.convert import (doccano_to_records, inline_to_records, labelstudio_to_records,
+                                  records_to_doccano, records_to_inline, records_to_labelstudio)
+
+    records = read_records(path)
+    inline = records_to_inline(records)
+    assert inline_to_records(inline) == records                 # JSONL -> inline -> JSONL
+    assert records_to_inline(inline_to_records(inline)) == inline  # inline -> JSONL -> inline
+    assert doccano_to_records(records_to_doccano(records)) == records
+    assert labelstudio_to_records(records_to_labelstudio(records)) == records
