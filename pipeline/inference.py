@@ -61,7 +61,7 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,16 +170,36 @@ def records_for_report(nlp: Language, path: str | os.PathLike[str], raw_text: st
     return records_from_doc(nlp(raw_text), doc_id or path.stem, source or path.as_posix())
 
 
+# displaCy's ent renderer is quadratic in the length of one text; very long
+# paragraphs (a report pasted as one line) are shown in blocks of this size.
+HTML_BLOCK_CHARS = 4000
+
+
+def _display_blocks(record: Record) -> Iterator[tuple[int, int]]:
+    """(start, end) blocks of a paragraph, cut only between entities."""
+    spans = sorted((s.start, s.end) for s in record.spans)
+    start, k = 0, 0
+    while start < len(record.text):
+        end = min(start + HTML_BLOCK_CHARS, len(record.text))
+        while k < len(spans) and spans[k][1] <= end:
+            k += 1
+        if k < len(spans) and spans[k][0] < end:  # an entity crosses the cut: cut before it
+            end = max(spans[k][0], start + 1) if spans[k][0] > start else spans[k][1]
+        yield start, end
+        start = end
+
+
 def render_html(records: Sequence[Record], title: str) -> str:
     """One report as an HTML page: displaCy entities, one block per paragraph."""
-    docs = [
-        {
-            "text": r.text,
-            "ents": [{"start": s.start, "end": s.end, "label": s.label} for s in r.spans],
-            "title": html.escape(f"¶{r.meta.get('paragraph', i)} · {r.section or '?'}"),
-        }
-        for i, r in enumerate(records)
-    ]
+    docs = []
+    for i, r in enumerate(records):
+        for b, (start, end) in enumerate(_display_blocks(r) if r.text else [(0, 0)]):
+            docs.append({
+                "text": r.text[start:end],
+                "ents": [{"start": s.start - start, "end": s.end - start, "label": s.label}
+                         for s in r.spans if start <= s.start and s.end <= end],
+                "title": html.escape(f"¶{r.meta.get('paragraph', i)} · {r.section or '?'}") if b == 0 else None,
+            })
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # displaCy warns about paragraphs without entities
         body = displacy.render(docs, style="ent", manual=True, page=False,

@@ -80,10 +80,18 @@ def link_spans(text: str, spans: Sequence[Any]) -> list[Link]:
     """Links ``(head, tail)`` (indices into ``spans``) for the TARGET/VALUE spans
     of one paragraph ``text``; ``spans`` are objects with ``start``/``end``/
     ``label`` (annotation spans) or spaCy spans, in any order."""
-    items = sorted(range(len(spans)), key=lambda k: _bounds(spans[k]))
+    bounds = [_bounds(span) for span in spans]
+    items = sorted(range(len(spans)), key=lambda k: bounds[k])
     links: list[Link] = []
+    i = 0  # one sweep over sentences and sorted spans: linear in both
     for s0, s1 in split_sentences(text):
-        inside = [k for k in items if s0 <= _bounds(spans[k])[0] and _bounds(spans[k])[1] <= s1]
+        while i < len(items) and bounds[items[i]][0] < s0:
+            i += 1  # starts before this sentence (crosses a sentence end)
+        inside = []
+        while i < len(items) and bounds[items[i]][0] < s1:
+            if bounds[items[i]][1] <= s1:
+                inside.append(items[i])
+            i += 1
         links.extend(_link_sentence(text, spans, inside))
     return sorted(links, key=lambda link: (link.tail, link.head))
 
