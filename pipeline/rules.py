@@ -35,11 +35,12 @@ How it works, per sentence (split on 。；！？ and their ASCII forms, and new
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 
 from spacy.language import Language
 
+from .annotations import SENTENCE_ENDS
 from .docs import paragraphs, set_entities
-from collections.abc import Iterable, Sequence
 
 __all__ = [
     "METRIC_LEXICON",
@@ -138,7 +139,7 @@ VAGUE_CHANGES: tuple[str, ...] = (
 
 # --------------------------------------------------------------------------- regexes
 
-_SENT_END = "。；！？;!?\n\r"
+_SENT_END = SENTENCE_ENDS + "\r"  # the one definition of sentence ends (annotations)
 _CLAUSE_END = _SENT_END + "，,、：:"
 
 
