@@ -20,7 +20,8 @@ See ``annotations/README.md`` for the full schema and the validator's rules.
 
 Public API: :data:`LABELS`, :data:`SECTIONS`, :class:`Span`, :class:`Link`,
 :class:`Record`, :class:`Problem`, :class:`AnnotationError`,
-:func:`read_records`, :func:`write_records`, :func:`validate_records`,
+:func:`read_records`, :func:`write_records`, :func:`dumps_records`,
+:func:`parse_records`, :func:`validate_records`,
 :func:`validate_file`, :func:`load_dataset`.
 """
 
@@ -55,6 +56,7 @@ __all__ = [
     "read_splits",
     "boundary_problem",
     "dumps_records",
+    "parse_records",
     "write_atomic",
 ]
 
@@ -522,6 +524,10 @@ def _parse_lines(path: Path) -> Iterator[tuple[int, Record | Problem]]:
     except UnicodeDecodeError as e:
         yield 0, Problem(name, None, None, f"not UTF-8: {e.reason} at byte {e.start}")
         return
+    yield from _parse_text(content, name)
+
+
+def _parse_text(content: str, name: str) -> Iterator[tuple[int, Record | Problem]]:
     for lineno, raw in enumerate(content.split("\n"), start=1):  # not splitlines: \x85, \u2028 are text
         if not raw.strip():
             continue
@@ -582,6 +588,17 @@ def read_records(path: str | os.PathLike[str], *, validate: bool = True,
     if validate:
         _raise_first(validate_records(records, str(path), lines,
                                       labels=labels, style_rules=style_rules))
+    return records
+
+
+def parse_records(text: str) -> list[Record]:
+    """Records from JSONL text, the inverse of :func:`dumps_records` (not validated;
+    raises :class:`AnnotationError` for a malformed line)."""
+    records = []
+    for _, item in _parse_text(text, "<text>"):
+        if isinstance(item, Problem):
+            raise item.to_error()
+        records.append(item)
     return records
 
 

@@ -1,8 +1,9 @@
 """The batch runner: raw report files in, entities out, resumable.
 
-:func:`records_for_report` is the unit of work: one raw report through the
-pipeline into annotation records, one per paragraph (a pure function, so
-other executors can run it). :func:`run` applies it to files, folders and
+:func:`predict_reports` is the unit of work: raw reports through the
+pipeline into annotation records, one per paragraph, each report on its own
+(a pure function, called by the local engine here and by the Ray engine in
+:mod:`pipeline.distributed`). :func:`run` applies it to files, folders and
 globs and writes, under the output folder:
 
 ``entities.jsonl``
@@ -168,6 +169,34 @@ def records_for_report(nlp: Language, path: str | os.PathLike[str], raw_text: st
     """
     path = Path(path)
     return records_from_doc(nlp(raw_text), doc_id or path.stem, source or path.as_posix())
+
+
+@dataclass(frozen=True)
+class ReportText:
+    """One report's decoded raw text, as the per-batch function takes it."""
+
+    doc_id: str
+    source: str
+    text: str
+
+
+def predict_reports(nlp: Language, reports: Sequence[ReportText]) -> list[list[Record] | Failure]:
+    """The per-batch function of every engine: each report's records, or a
+    :class:`Failure` with the reason when the pipeline fails on it.
+
+    Pure: each report is one ``nlp`` call (the NER batches the windows of that
+    report only), so a report's records depend on its text and the pipeline,
+    never on which other reports share the batch. The local runner and the Ray
+    engine (:mod:`pipeline.distributed`) therefore write the same bytes
+    however they group the reports.
+    """
+    results: list[list[Record] | Failure] = []
+    for report in reports:
+        try:
+            results.append(records_from_doc(nlp(report.text), report.doc_id, report.source))
+        except Exception as err:  # noqa: BLE001 - reported per file, the batch goes on
+            results.append(Failure(report.source, _reason(err)))
+    return results
 
 
 # displaCy's ent renderer is quadratic in the length of one text; very long
@@ -462,32 +491,59 @@ def _reason(err: Exception) -> str:
     return f"pipeline failed: {type(err).__name__}: {err}"
 
 
-def _pipe(nlp: Language, texts: list[str], batch_size: int) -> list[Doc | Exception]:
-    """Process a batch; when it fails, each text alone so that the error is the
-    failing report's only."""
-    try:
-        return list(nlp.pipe(texts, batch_size=batch_size))
-    except Exception:
-        results: list[Doc | Exception] = []
-        for text in texts:
-            try:
-                results.append(nlp(text))
-            except Exception as err:  # noqa: BLE001 - reported per file
-                results.append(err)
-        return results
+ENGINES: tuple[str, ...] = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where and how wide the Ray engine runs (:mod:`pipeline.distributed`).
+
+    ``address``: an existing cluster (``"auto"``, ``"ray://host:10001"``, ...);
+    ``None`` starts a local Ray on this machine and stops it afterwards.
+    ``num_workers``: model replicas (Ray actors); ``None``: as many as the
+    cluster's CPUs allow at ``cpus_per_worker`` each, which is also each
+    worker's number of torch threads.
+    """
+
+    address: str | None = None
+    num_workers: int | None = None
+    cpus_per_worker: int = 1
+
+
+@dataclass
+class Pending:
+    """A report to process: its manifest, its length, and (local engine) its text."""
+
+    report: Report
+    manifest: dict[str, Any]
+    chars: int
+    text: str | None = None
 
 
 def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
         model_dir: str | os.PathLike[str] | None = None,
         nlp: Language | Callable[[], Language] | None = None,
-        batch_size: int = 8, force: bool = False, progress: bool = True) -> RunSummary:
+        batch_size: int = 8, force: bool = False, progress: bool = True,
+        engine: str = "local", ray_options: RayOptions | None = None) -> RunSummary:
     """Run the pipeline over ``inputs`` (files, folders, globs) into ``out``.
 
     The pipeline is ``build.load_pipeline(model_dir)`` (``None``: the rule
     baseline), loaded only when some report needs processing; ``nlp`` (a
-    ``Language`` or a function returning one) replaces it. ``force`` redoes
-    finished reports. Failed inputs are in the summary and ``errors.jsonl``.
+    ``Language`` or a function returning one) replaces it (local engine only).
+    ``batch_size`` reports go to :func:`predict_reports` at a time. ``force``
+    redoes finished reports. Failed inputs are in the summary and
+    ``errors.jsonl``.
+
+    ``engine="ray"`` runs :func:`predict_reports` on Ray Data workers
+    (:mod:`pipeline.distributed`, settings in ``ray_options``); reading the inputs'
+    manifests, resuming and writing the outputs stay here, so both engines
+    write the same files.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "ray" and nlp is not None:
+        raise ValueError("engine='ray' loads the pipeline from model_dir in each worker; "
+                         "pass model_dir, not nlp")
     folder = OutputFolder(out)
     folder.root.mkdir(parents=True, exist_ok=True)
     folder.remove_stray_temp_files()
@@ -495,7 +551,7 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
     reports, failures = find_reports(inputs)
     summary = RunSummary(folder.root, failures=list(failures))
 
-    pending: list[tuple[Report, str, dict[str, Any]]] = []
+    pending: list[Pending] = []
     done: list[Report] = []
     for report in reports:
         try:
@@ -508,46 +564,59 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
             summary.skipped.append(report.source)
             done.append(report)
         else:
-            pending.append((report, text, manifest))
+            # The Ray workers read the file themselves: keep no text for them.
+            pending.append(Pending(report, manifest, len(text), text if engine == "local" else None))
 
     if pending:
-        if isinstance(nlp, Language):
-            pipeline = nlp
-        elif nlp is not None:
-            pipeline = nlp()
-        else:
-            from pipeline.build import load_pipeline
+        if engine == "ray":
+            from pipeline.distributed import predict_on_ray
 
-            pipeline = load_pipeline(model_dir)
-        done += _process(pipeline, pending, folder, summary, batch_size, progress)
+            results = predict_on_ray(pending, model_dir=model_dir, batch_size=batch_size,
+                                     options=ray_options or RayOptions())
+        else:
+            results = _predict_locally(pending, nlp, model_dir, batch_size)
+        done += _save_all(results, folder, summary, total=len(pending), progress=progress)
 
     summary.entities = folder.combine(done, summary.failures)
     return summary
 
 
-def _process(nlp: Language, pending: list[tuple[Report, str, dict[str, Any]]],
-             folder: OutputFolder, summary: RunSummary, batch_size: int,
-             progress: bool) -> list[Report]:
+def _predict_locally(pending: list[Pending], nlp: Language | Callable[[], Language] | None,
+                     model_dir: str | os.PathLike[str] | None,
+                     batch_size: int) -> Iterator[tuple[Pending, list[Record] | Failure]]:
+    if isinstance(nlp, Language):
+        pipeline = nlp
+    elif nlp is not None:
+        pipeline = nlp()
+    else:
+        from pipeline.build import load_pipeline
+
+        pipeline = load_pipeline(model_dir)
+    for i in range(0, len(pending), batch_size):
+        batch = pending[i:i + batch_size]
+        texts = [ReportText(p.report.doc_id, p.report.source, p.text or "") for p in batch]
+        yield from zip(batch, predict_reports(pipeline, texts))
+
+
+def _save_all(results: Iterable[tuple[Pending, list[Record] | Failure]], folder: OutputFolder,
+              summary: RunSummary, *, total: int, progress: bool) -> list[Report]:
+    """Write each report's results as they come (or record its failure)."""
     from tqdm import tqdm
 
     finished: list[Report] = []
     chars, start = 0, time.perf_counter()
-    with tqdm(total=len(pending), unit="report", desc="reports", disable=not progress,
+    with tqdm(total=total, unit="report", desc="reports", disable=not progress,
               file=sys.stderr) as bar:
-        for i in range(0, len(pending), batch_size):
-            batch = pending[i:i + batch_size]
-            for (report, text, manifest), result in zip(
-                    batch, _pipe(nlp, [text for _, text, _ in batch], batch_size)):
-                if isinstance(result, Exception):
-                    summary.failures.append(Failure(report.source, _reason(result)))
-                    folder.discard(report)
-                else:
-                    records = records_from_doc(result, report.doc_id, report.source)
-                    folder.save(report, records, manifest)
-                    summary.processed.append(report.source)
-                    finished.append(report)
-                chars += len(text)
-                bar.update(1)
-                bar.set_postfix(chars_s=f"{chars / max(time.perf_counter() - start, 1e-9):.0f}",
-                                failed=len(summary.failures))
+        for item, result in results:
+            if isinstance(result, Failure):
+                summary.failures.append(result)
+                folder.discard(item.report)
+            else:
+                folder.save(item.report, result, item.manifest)
+                summary.processed.append(item.report.source)
+                finished.append(item.report)
+            chars += item.chars
+            bar.update(1)
+            bar.set_postfix(chars_s=f"{chars / max(time.perf_counter() - start, 1e-9):.0f}",
+                            failed=len(summary.failures))
     return finished

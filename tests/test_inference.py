@@ -331,3 +331,29 @@ def test_trained_model_folder_through_the_real_loader(tmp_path: Path) -> None:
     assert summary.ok
     spans = [s for r in entities(tmp_path / "out") for s in r.spans]
     assert spans and all(0.0 <= s.score <= 1.0 for s in spans)
+
+
+def test_outputs_do_not_depend_on_how_reports_are_batched(tmp_path: Path) -> None:
+    """predict_reports runs each report alone: batch sizes 1 and 3 give the same bytes
+    (what lets the Ray engine match the local one, and a resumed run a fresh one)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+    from ner_tiny import save_tiny_base
+
+    import pipeline.ner  # noqa: F401  (registers govreport_ner)
+    from pipeline.build import blank_pipeline
+
+    nlp = blank_pipeline()
+    nlp.add_pipe("govreport_ner", config={"base_model": str(save_tiny_base(tmp_path / "base")),
+                                          "dtype": "float32", "max_length": 32, "stride": 8})
+    nlp.initialize()
+    (tmp_path / "in").mkdir()
+    for i, text in enumerate([GOOD_1, GOOD_2 * 5, GOOD_2]):
+        (tmp_path / "in" / f"r{i}.txt").write_text(text, encoding="utf-8")
+    for size in (1, 3):
+        run([tmp_path / "in"], tmp_path / f"out{size}", nlp=nlp, batch_size=size, progress=False)
+    for name in ("entities.jsonl", "entities.csv", "html/r1.html"):
+        one, three = (tmp_path / f"out{n}" / name for n in (1, 3))
+        assert one.read_bytes() == three.read_bytes(), name
+    assert any(r.spans for r in entities(tmp_path / "out1"))

@@ -1,0 +1,134 @@
+"""The batch runner's engine on Ray Data: ``run(..., engine="ray")``.
+
+:func:`pipeline.inference.run` finds the inputs, reads their manifests,
+skips finished reports and writes every output; only the prediction moves
+here. :func:`predict_on_ray` reads the pending files with
+``ray.data.read_binary_files`` and maps batches of them through
+:class:`ReportPredictor`, a Ray actor that loads the pipeline once and calls
+the same per-batch function as the local engine,
+:func:`pipeline.inference.predict_reports`. Results stream back to the
+driver, which saves each report as it arrives (so a killed run resumes like a
+local one). Because ``predict_reports`` never mixes reports, the outputs are
+byte-identical to the local engine's whatever the batching and the number
+of workers.
+
+The workers must see the input files and the model folder at the same paths
+as the driver (one machine, or a shared file system on a cluster), and have
+this package installed. ``ray`` is the optional extra ``.[ray]``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.annotations import Record, dumps_records, parse_records
+from pipeline.inference import Failure, Pending, RayOptions, ReportText, predict_reports
+from pipeline.reading import ReportReadError, decode_bytes
+
+INSTALL_HINT = "the Ray engine needs the optional extra: pip install -e '.[ray]'"
+
+
+class RayNotInstalledError(ImportError):
+    """``ray`` (with Ray Data) is not installed."""
+
+
+def _import_ray():
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError as err:
+        raise RayNotInstalledError(f"{INSTALL_HINT} ({err})") from None
+    return ray
+
+
+def _key(path: str | os.PathLike[str]) -> str:
+    """One spelling per file, for matching Ray's row paths to the reports."""
+    return Path(path).resolve().as_posix()
+
+
+class ReportPredictor:
+    """Ray Data actor: the pipeline loaded once; batches of raw files in,
+    each file's records (JSONL text) or failure reason out."""
+
+    def __init__(self, model_dir: str | None, threads: int, reports: dict[str, tuple[str, str]]):
+        import torch
+
+        from pipeline.build import load_pipeline
+
+        torch.set_num_threads(threads)
+        self.nlp = load_pipeline(model_dir)
+        self.reports = reports  # path key -> (doc_id, source)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
+        keys = [_key(p) for p in batch["path"]]
+        texts: list[ReportText] = []
+        errors: dict[str, str] = {}
+        for key, data in zip(keys, batch["bytes"]):
+            doc_id, source = self.reports[key]
+            try:
+                text, _ = decode_bytes(bytes(data), source)
+            except ReportReadError as err:  # changed since the driver read it
+                errors[key] = err.reason
+            else:
+                texts.append(ReportText(doc_id, source, text))
+        results = iter(predict_reports(self.nlp, texts))
+        out: dict[str, list[str]] = {"path": [], "records": [], "error": []}
+        for key in keys:
+            result = Failure("", errors[key]) if key in errors else next(results)
+            out["path"].append(key)
+            out["records"].append("" if isinstance(result, Failure) else dumps_records(result))
+            out["error"].append(result.reason if isinstance(result, Failure) else "")
+        return out
+
+
+def _num_workers(ray, options: RayOptions) -> int:
+    if options.num_workers is not None:
+        return options.num_workers
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    return max(1, cpus // options.cpus_per_worker)
+
+
+def predict_on_ray(pending: Sequence[Pending], *, model_dir: str | os.PathLike[str] | None,
+                   batch_size: int, options: RayOptions
+                   ) -> Iterator[tuple[Pending, list[Record] | Failure]]:
+    """Each pending report with its records or failure, in completion order.
+
+    Starts a local Ray when ``options.address`` is ``None`` and none is running
+    (and stops it at the end); otherwise connects to ``options.address``.
+    """
+    if options.cpus_per_worker < 1 or (options.num_workers is not None and options.num_workers < 1):
+        raise ValueError("num_workers and cpus_per_worker must be at least 1")
+    ray = _import_ray()
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=options.address, include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.WARNING, configure_logging=False)
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # the runner shows its own
+        by_key = {_key(p.report.path): p for p in pending}
+        reports = {k: (p.report.doc_id, p.report.source) for k, p in by_key.items()}
+        workers = _num_workers(ray, options)
+        # Reading is I/O: no CPU reserved for it, so the workers can hold every core.
+        files = ray.data.read_binary_files(list(by_key), include_paths=True, num_cpus=0)
+        results = files.map_batches(
+            ReportPredictor,
+            fn_constructor_kwargs={"model_dir": None if model_dir is None else _key(model_dir),
+                                   "threads": options.cpus_per_worker, "reports": reports},
+            batch_size=batch_size, batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=workers),
+            num_cpus=options.cpus_per_worker,
+        )
+        for row in results.iter_rows():
+            item = by_key[row["path"]]
+            if row["error"]:
+                yield item, Failure(item.report.source, row["error"])
+            else:
+                yield item, parse_records(row["records"])
+    finally:
+        if started:
+            ray.shutdown()
