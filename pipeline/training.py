@@ -82,6 +82,7 @@ class TrainConfig:
     dtype: str = "auto"  # saved weights / inference: auto, bfloat16 or float32
     eval_batch_size: int = 32
     max_steps: int = 0  # stop after this many optimizer steps (0: no limit)
+    stop_after_epoch: int = 0  # end after this epoch, schedule unchanged (short ablations; 0: off)
     progress: bool = True  # tqdm progress bar
 
 
@@ -354,7 +355,8 @@ def train(cfg: TrainConfig, make_nlp: Callable[[TrainConfig], Any] = make_nlp) -
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad_epochs += 1
-        if bad_epochs >= cfg.patience or (cfg.max_steps and step >= cfg.max_steps):
+        if bad_epochs >= cfg.patience or (cfg.max_steps and step >= cfg.max_steps) \
+                or epoch == cfg.stop_after_epoch:
             break
 
     model.load_state_dict(best_state)

@@ -14,13 +14,12 @@ import spacy
 
 pytest.importorskip("ray.data", reason="the optional extra .[ray] is not installed")
 
-from pipeline.build import blank_pipeline  # noqa: E402
 from pipeline.distributed import ReportPredictor  # noqa: E402
 from pipeline.inference import RayOptions, run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
-from ner_tiny import save_tiny_base  # noqa: E402
+from ner_tiny import tiny_pipeline  # noqa: E402
 
 REPORT = (
     "政府工作报告\n\n一、2023年工作回顾\n\n全年地区生产总值增长6.5%，粮食产量稳定。\n\n"
@@ -31,14 +30,8 @@ REPORT = (
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A full pipeline (normalization, structure, NER) with a tiny random encoder."""
-    import pipeline.ner  # noqa: F401  (registers govreport_ner)
-
     root = tmp_path_factory.mktemp("model")
-    nlp = blank_pipeline()
-    nlp.add_pipe("govreport_ner", config={"base_model": str(save_tiny_base(root / "base")),
-                                          "dtype": "float32", "max_length": 32, "stride": 8})
-    nlp.initialize()
-    nlp.to_disk(root / "pipeline")
+    tiny_pipeline(root / "base", max_length=32, stride=8).to_disk(root / "pipeline")
     return root / "pipeline"
 
 

@@ -339,15 +339,9 @@ def test_outputs_do_not_depend_on_how_reports_are_batched(tmp_path: Path) -> Non
     import sys
 
     sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
-    from ner_tiny import save_tiny_base
+    from ner_tiny import tiny_pipeline
 
-    import pipeline.ner  # noqa: F401  (registers govreport_ner)
-    from pipeline.build import blank_pipeline
-
-    nlp = blank_pipeline()
-    nlp.add_pipe("govreport_ner", config={"base_model": str(save_tiny_base(tmp_path / "base")),
-                                          "dtype": "float32", "max_length": 32, "stride": 8})
-    nlp.initialize()
+    nlp = tiny_pipeline(tmp_path / "base", max_length=32, stride=8)
     (tmp_path / "in").mkdir()
     for i, text in enumerate([GOOD_1, GOOD_2 * 5, GOOD_2]):
         (tmp_path / "in" / f"r{i}.txt").write_text(text, encoding="utf-8")

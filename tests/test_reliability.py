@@ -24,10 +24,10 @@ import pytest
 import spacy
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from ner_tiny import save_tiny_base  # noqa: E402
+from ner_tiny import tiny_pipeline  # noqa: E402
 
 from pipeline.annotations import read_records  # noqa: E402
-from pipeline.build import blank_pipeline, load_pipeline, rule_pipeline  # noqa: E402
+from pipeline.build import load_pipeline, rule_pipeline  # noqa: E402
 from pipeline.encoders import ModelLoadError  # noqa: E402
 from pipeline.inference import ENTITIES_CSV, ENTITIES_JSONL, ERRORS_JSONL, decode_bytes, run  # noqa: E402
 from pipeline.normalize import normalize  # noqa: E402
@@ -206,14 +206,8 @@ def test_cli_reports_each_bad_file_and_exit_status(rule_run, inputs, capsys):
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
-    import pipeline.ner  # noqa: F401  (registers govreport_ner)
-
     root = tmp_path_factory.mktemp("tiny")
-    nlp = blank_pipeline()
-    nlp.add_pipe("govreport_ner", config={"base_model": str(save_tiny_base(root / "base")),
-                                          "dtype": "float32", "max_length": 64, "stride": 16})
-    nlp.initialize()
-    nlp.to_disk(root / "model")
+    tiny_pipeline(root / "base").to_disk(root / "model")
     return root / "model"
 
 

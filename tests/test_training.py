@@ -212,3 +212,17 @@ def test_same_seed_same_dev_f1(corpus, bf16):
     first = json.loads((corpus / f"det-{bf16}-other" / "train_log.jsonl").read_text().splitlines()[0])
     assert first["train_loss"] != logs[0][0]["train_loss"]
     assert other["steps"] == -(-runs[0]["train_windows"] // 4)
+
+
+def test_stop_after_epoch_keeps_the_schedule(corpus):
+    """A short ablation (stop_after_epoch) follows the full run's schedule up to
+    where it stops: its epochs are identical to the full run's first epochs."""
+    full = _cfg(corpus, "sched-full", epochs=3, patience=3, lr=3e-3, batch_size=4, bf16=False)
+    short = _cfg(corpus, "sched-short", epochs=3, patience=3, lr=3e-3, batch_size=4, bf16=False,
+                 stop_after_epoch=2)
+    train(full), train(short)
+    log_full, log_short = ([json.loads(line) for line in (Path(c.output_dir) / "train_log.jsonl")
+                            .read_text().splitlines()] for c in (full, short))
+    assert len(log_full) == 3 and len(log_short) == 2
+    for a, b in zip(log_full, log_short):
+        assert (a["step"], a["train_loss"], a["dev_f1"]) == (b["step"], b["train_loss"], b["dev_f1"])
