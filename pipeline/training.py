@@ -69,10 +69,10 @@ class TrainConfig:
     section_context: bool = True  # section marker token after [CLS]
     max_length: int = 256  # model positions per window, specials included
     stride: int = 64  # pieces shared by consecutive windows
-    epochs: int = 10
-    batch_size: int = 16  # windows per forward pass
+    epochs: int = 12
+    batch_size: int = 8  # windows per forward pass
     grad_accum: int = 1  # forward passes per optimizer step
-    lr: float = 5e-5
+    lr: float = 2e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0

@@ -82,6 +82,7 @@ def _cfg(corpus: Path, out: str, **over) -> TrainConfig:
 
 
 def test_default_config_file_loads_and_overrides_apply(tmp_path):
+    assert load_config() == TrainConfig()  # the file and the dataclass give one recipe
     cfg = load_config(overrides=["lr=3e-5", "scheme=char", 'data_files=["a.jsonl", "b.jsonl"]',
                                  "bf16=false", "epochs=4", "silver_weight=1"])
     assert (cfg.lr, cfg.scheme, cfg.data_files, cfg.bf16, cfg.epochs) == (
