@@ -9,7 +9,9 @@ positions. A window is ``[CLS] [SECTION] pieces... [SEP]``: the section marker
 tokens) tells the model whether a quantity is a TARGET or a VALUE; it is left
 out when ``section_context`` is false. Each piece takes its prediction from
 the window where it is most central, so long paragraphs are neither
-truncated nor double-counted. IOB2 piece tags become character spans set as
+truncated nor double-counted. IOB2 piece tags become character spans (edges
+trimmed to the project's annotation rules unless ``style_rules`` is false, as
+for a benchmark's labels) set as
 ``doc.ents`` and as the span group ``doc.spans["entities"]`` with
 ``span._.score`` (mean of the pieces' top probabilities).
 
@@ -117,6 +119,7 @@ class TransformerNER:
         stride: int = 64,
         batch_size: int = 32,
         dtype: str = "auto",
+        style_rules: bool = True,
     ) -> None:
         if scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {scheme!r} (expected one of {', '.join(SCHEMES)})")
@@ -130,6 +133,7 @@ class TransformerNER:
         self.stride = stride
         self.batch_size = batch_size
         self.dtype = dtype
+        self.style_rules = style_rules
         self.model = None
         self.tokenizer = None
         self._char_vocab: CharVocab | None = None
@@ -233,8 +237,9 @@ class TransformerNER:
                 tags.append(self.tags[top_label[w.prefix + i - w.start]])
                 scores.append(top_prob[w.prefix + i - w.start])
             k += len(wins)
-            for s, e, label, score in tags_to_spans(enc.offsets, tags, scores, text):
-                if label in QUANTITY_LABELS:
+            rules = self.style_rules  # the project's span-edge rules (not a benchmark's)
+            for s, e, label, score in tags_to_spans(enc.offsets, tags, scores, text if rules else None):
+                if rules and label in QUANTITY_LABELS:
                     s = _skip_adverb(text, s, e)
                 result[d].append((s + offset, e + offset, label, score))
         return result
@@ -280,6 +285,7 @@ class TransformerNER:
             "batch_size": self.batch_size,
             "dtype": self.dtype,
             "base_model": self.base_model,
+            "style_rules": self.style_rules,
         }
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
@@ -294,8 +300,8 @@ class TransformerNER:
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> TransformerNER:
         """Load what :meth:`to_disk` wrote (local files only).
 
-        ``labels``, ``scheme`` and ``section_context`` come from ``cfg`` (they
-        must match the weights); window, batch and dtype settings come from the
+        ``labels``, ``scheme``, ``section_context`` and ``style_rules`` come
+        from ``cfg`` (they must match the weights and training data); window, batch and dtype settings come from the
         pipeline config, so ``spacy.load(path, config=...)`` can override them.
         """
         from transformers import AutoModelForTokenClassification, AutoTokenizer
@@ -315,6 +321,7 @@ class TransformerNER:
         self.labels = list(labels)
         self.scheme = scheme
         self.section_context = section_context
+        self.style_rules = bool(cfg.get("style_rules", True))  # models saved before it existed
         tok_dir, model_dir = path / "tokenizer", path / "model"
         tok_json = tok_dir / "tokenizer.json"
         if not tok_json.is_file():
@@ -360,6 +367,7 @@ def _token_spans(doc: Doc, spans: Iterable[tuple[int, int, str, float]]) -> list
         "stride": 64,
         "batch_size": 32,
         "dtype": "auto",
+        "style_rules": True,
     },
 )
 def make_ner(
@@ -373,13 +381,14 @@ def make_ner(
     stride: int,
     batch_size: int,
     dtype: str,
+    style_rules: bool,
 ) -> TransformerNER:
     """Factory of ``govreport_ner``. The model is loaded by ``initialize()``
     (from ``base_model``) or by ``from_disk()``, never at construction."""
     return TransformerNER(
         nlp, name, base_model=base_model, labels=labels, scheme=scheme,
         section_context=section_context, max_length=max_length, stride=stride,
-        batch_size=batch_size, dtype=dtype,
+        batch_size=batch_size, dtype=dtype, style_rules=style_rules,
     )
 
 

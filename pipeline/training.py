@@ -64,7 +64,7 @@ class TrainConfig:
     silver_files: list[str] = field(default_factory=list)  # extra training JSONL (globs)
     silver_weight: float = 0.5  # loss weight of silver windows (gold: 1.0)
     labels: list[str] = field(default_factory=lambda: list(LABELS))  # entity labels (a benchmark's own)
-    style_rules: bool = True  # validate data with the project's boundary/sentence-end rules
+    style_rules: bool = True  # the project's boundary rules: validate data, trim predicted span edges
     scheme: str = "subword"  # "subword" (tokenizer pieces) or "char" (one piece per character)
     section_context: bool = True  # section marker token after [CLS]
     max_length: int = 256  # model positions per window, specials included
@@ -282,6 +282,7 @@ def train(cfg: TrainConfig, make_nlp: Callable[[TrainConfig], Any] = make_nlp) -
         "base_model": cfg.base_model, "labels": list(cfg.labels), "scheme": cfg.scheme,
         "section_context": cfg.section_context, "max_length": cfg.max_length,
         "stride": cfg.stride, "batch_size": cfg.eval_batch_size, "dtype": cfg.dtype,
+        "style_rules": cfg.style_rules,
     })
     model, tokenizer = load_base_model(cfg.base_model, cfg.labels)
     ner.set_model(model, tokenizer, cast=False)

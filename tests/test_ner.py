@@ -294,6 +294,7 @@ def _ents(doc):
 @pytest.mark.parametrize("scheme", ["subword", "char"])
 def test_save_load_round_trip_offline(base_dir, tmp_path, monkeypatch, scheme):
     nlp = _tiny_nlp(base_dir, scheme=scheme, max_length=24, stride=6)
+    nlp.get_pipe("govreport_ner").style_rules = scheme == "subword"  # saved either way
     text = SAMPLE * 2
     before = nlp(make_char_doc(nlp.vocab, text))
     assert len(before.ents) > 0  # a random head tags something
@@ -310,6 +311,7 @@ def test_save_load_round_trip_offline(base_dir, tmp_path, monkeypatch, scheme):
     loaded = spacy.load(tmp_path / "pipe")
     ner = loaded.get_pipe("govreport_ner")
     assert (ner.scheme, ner.max_length, ner.stride) == (scheme, 24, 6)
+    assert ner.style_rules == (scheme == "subword")
     assert ner.tokenizer.convert_tokens_to_ids("[PLAN]") != ner.tokenizer.unk_token_id
     after = loaded(make_char_doc(loaded.vocab, text))
     assert _ents(after) == _ents(before)
@@ -365,3 +367,22 @@ def test_empty_docs_and_empty_paragraphs():
     doc = make_char_doc(nlp.vocab, "预计地区生产总值完成\n\n")
     set_paragraphs(doc, [(0, 10, "review"), (11, 11, "other")])
     assert [(e.start_char, e.end_char) for e in nlp(doc).ents] == [(2, 8)]
+
+
+def test_style_rules_trim_span_edges_only_for_the_project():
+    """The project's boundary rules trim a trailing comma off a predicted span;
+    with ``style_rules`` off (a benchmark's labels, e.g. CLUENER's 《book》) the
+    span is kept as the model tagged it."""
+    nlp, ner, model = _oracle_ner(max_length=40)
+    comma = ner.tokenizer.convert_tokens_to_ids("，")
+    model.table[comma] = 0.0
+    model.table[comma, ner.tags.index("I-METRIC")] = 4.0
+    text = "预计地区生产总值，完成"
+
+    def spans():
+        return [(e.start_char, e.end_char, e.label_) for e in nlp(make_char_doc(nlp.vocab, text)).ents]
+
+    assert ner.style_rules and spans() == [(2, 8, "METRIC")]
+    ner.style_rules = False
+    assert spans() == [(2, 9, "METRIC")]
+    assert ner.cfg()["style_rules"] is False
