@@ -113,14 +113,20 @@ def predict_on_ray(pending: Sequence[Pending], *, model_dir: str | os.PathLike[s
         by_key = {_key(p.report.path): p for p in pending}
         reports = {k: (p.report.doc_id, p.report.source) for k, p in by_key.items()}
         workers = _num_workers(ray, options)
-        # Reading is I/O: no CPU reserved for it, so the workers can hold every core.
-        files = ray.data.read_binary_files(list(by_key), include_paths=True, num_cpus=0)
+        # Reading is I/O: no CPU reserved for it (so the workers can hold every core)
+        # and one read task at a time (else Ray starts a process per file).
+        # One block per file: Ray hands whole blocks to the actors, so files packed
+        # into a few blocks would keep the other workers idle.
+        files = ray.data.read_binary_files(list(by_key), include_paths=True, num_cpus=0,
+                                           concurrency=1, override_num_blocks=len(by_key))
         results = files.map_batches(
             ReportPredictor,
             fn_constructor_kwargs={"model_dir": None if model_dir is None else _key(model_dir),
                                    "threads": options.cpus_per_worker, "reports": reports},
             batch_size=batch_size, batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=workers),
+            # One batch in flight per actor: otherwise the first actor to start
+            # queues the first batches and the others wait for work.
+            compute=ray.data.ActorPoolStrategy(size=workers, max_tasks_in_flight_per_actor=1),
             num_cpus=options.cpus_per_worker,
         )
         for row in results.iter_rows():
