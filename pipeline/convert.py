@@ -259,8 +259,10 @@ def records_to_conll(records: Iterable[Record]) -> str:
     for record in records:
         tags = ["O"] * len(record.text)
         for span in record.spans:
-            for k in range(span.start, span.end):
-                tags[k] = ("B-" if k == span.start else "I-") + span.label
+            # B- on the first character that is written (edge whitespace is not)
+            inside = [k for k in range(span.start, span.end) if not record.text[k].isspace()]
+            for k in inside:
+                tags[k] = ("B-" if k == inside[0] else "I-") + span.label
         lines = [f"# id = {record.id}"]
         lines += [f"{ch}\t{tag}" for ch, tag in zip(record.text, tags) if not ch.isspace()]
         blocks.append("\n".join(lines) + "\n")

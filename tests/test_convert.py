@@ -339,3 +339,11 @@ def test_write_as_conll_and_unknown_formats(tmp_path):
         read_as(tmp_path / "g.conll", "conll")
     with pytest.raises(ValueError, match="cannot write format 'xml'"):
         write_as(tmp_path / "g.xml", GOLD, "xml")
+
+
+def test_conll_span_starting_with_whitespace_after_another_span():
+    """Found by Hypothesis: a span whose first character is whitespace, right
+    after another span, must still start with B- (else the two merge)."""
+    r = Record(id="0", text="6666666  6", spans=[Span(4, 7, "PROJECT"), Span(8, 10, "PROJECT")])
+    rows = [line.split("\t") for line in records_to_conll([r]).strip("\n").split("\n")[1:]]
+    assert [t for _, t in rows][4:] == ["B-PROJECT", "I-PROJECT", "I-PROJECT", "B-PROJECT"]
