@@ -76,12 +76,13 @@ class ReportPredictor:
             else:
                 texts.append(ReportText(doc_id, source, text))
         results = iter(predict_reports(self.nlp, texts))
-        out: dict[str, list[str]] = {"path": [], "records": [], "error": []}
+        out: dict[str, list[str]] = {"path": keys, "records": [], "error": []}
         for key in keys:
-            result = Failure("", errors[key]) if key in errors else next(results)
-            out["path"].append(key)
-            out["records"].append("" if isinstance(result, Failure) else dumps_records(result))
-            out["error"].append(result.reason if isinstance(result, Failure) else "")
+            result = errors[key] if key in errors else next(results)
+            if isinstance(result, Failure):
+                result = result.reason
+            out["records"].append("" if isinstance(result, str) else dumps_records(result))
+            out["error"].append(result if isinstance(result, str) else "")
         return out
 
 
