@@ -43,8 +43,12 @@ def rule_pipeline(normalize: NormalizeConfig | None = None) -> Language:
     return nlp
 
 
-def load_pipeline(model_dir: str | Path | None = None) -> Language:
+def load_pipeline(model_dir: str | Path | None = None, *, dtype: str | None = None) -> Language:
     """Load a trained pipeline directory, or the rule pipeline when ``None``.
+
+    ``dtype`` overrides the NER component's inference precision (``auto``,
+    ``float32``, ``bfloat16``, ``int8``; see :mod:`pipeline.precision`); ``None``
+    keeps the saved setting.
 
     A missing or broken folder raises :class:`pipeline.encoders.ModelLoadError`
     naming the folder or the file that is wrong.
@@ -58,7 +62,8 @@ def load_pipeline(model_dir: str | Path | None = None) -> Language:
     if not (model_dir / "config.cfg").is_file():
         raise ModelLoadError(f"{model_dir}: not a pipeline directory (no config.cfg)")
     try:
-        nlp = spacy.load(model_dir)
+        overrides = {"components": {"govreport_ner": {"dtype": dtype}}} if dtype else {}
+        nlp = spacy.load(model_dir, config=overrides)
         nlp.max_length = MAX_CHARS
         return nlp
     except ModelLoadError:

@@ -31,6 +31,10 @@ from spacy.language import Language
 
 from pipeline.annotations import LABELS, Record, Span, write_atomic
 
+CANONICAL_DTYPE = "float32"
+"""The precision of published scores: float32 gives the same numbers on every CPU
+(bfloat16 and int8, what ``dtype = "auto"`` picks, are scored beside it)."""
+
 SCHEME = "seqeval strict IOB2, entity level"
 """How every number here is computed; printed with every table."""
 
@@ -241,15 +245,16 @@ def predict_baseline(records: Sequence[Record]) -> list[Record]:
     ]
 
 
-def load_model(model: ModelArg) -> Language | None:
-    """``None``/``"none"`` -> no model; a ``Language`` as is; a folder -> ``build.load_pipeline``."""
+def load_model(model: ModelArg, dtype: str | None = None) -> Language | None:
+    """``None``/``"none"`` -> no model; a ``Language`` as is; a folder -> ``build.load_pipeline``
+    (in precision ``dtype``, ``None``: the saved setting)."""
     if model is None or isinstance(model, Language):
         return model
     if str(model).lower() == "none":
         return None
     from pipeline.build import load_pipeline
 
-    return load_pipeline(Path(model))
+    return load_pipeline(Path(model), dtype=dtype)
 
 
 def predict_model(nlp: Language, records: Sequence[Record], batch_size: int = 32) -> list[Record]:
@@ -259,6 +264,13 @@ def predict_model(nlp: Language, records: Sequence[Record], batch_size: int = 32
     return list(predict_records(nlp, list(records), batch_size))
 
 
+def _precision_of(nlp: Language | None) -> str | None:
+    """The precision the pipeline's NER component runs in, if it has one."""
+    if nlp is None or "govreport_ner" not in nlp.pipe_names:
+        return None
+    return nlp.get_pipe("govreport_ner").precision
+
+
 def project_labels(records: Sequence[Record]) -> bool:
     """Whether every gold label of ``records`` is one of the project's :data:`LABELS`
     (the rule baseline predicts only those; on other data, e.g. a benchmark, it is n/a)."""
@@ -266,7 +278,8 @@ def project_labels(records: Sequence[Record]) -> bool:
 
 
 def evaluate(model: ModelArg, records: Sequence[Record], *, batch_size: int = 32,
-             errors_path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+             errors_path: str | os.PathLike[str] | None = None,
+             dtype: str | None = CANONICAL_DTYPE) -> dict[str, Any]:
     """Score the model and the rule baseline on the same gold ``records``.
 
     Returns :func:`score`'s dict for the model, plus ``"system"`` (the model
@@ -275,10 +288,13 @@ def evaluate(model: ModelArg, records: Sequence[Record], *, batch_size: int = 32
     labels are not the project's, see :func:`project_labels`). Without a model
     (``None`` or ``"none"``) the top-level scores are the baseline's. With
     ``errors_path``, the errors of both systems (:func:`errors`, each with a
-    ``"system"`` field) are written there as JSONL.
+    ``"system"`` field) are written there as JSONL. A model folder is run in
+    precision ``dtype``: by default float32 (:data:`CANONICAL_DTYPE`), so that
+    scores are the same on every CPU; ``None`` keeps the model's saved setting.
+    The precision used is in ``"dtype"`` (``None`` for the baseline).
     """
     gold = with_sections(records)
-    nlp = load_model(model)
+    nlp = load_model(model, dtype)
     predictions: dict[str, list[Record]] = {}
     baseline = None
     if nlp is None or project_labels(gold):
@@ -291,7 +307,7 @@ def evaluate(model: ModelArg, records: Sequence[Record], *, batch_size: int = 32
         predictions["model"] = predict_model(nlp, gold, batch_size)
         result = score(gold, predictions["model"])
         system = str(model) if not isinstance(model, Language) else nlp.meta.get("name", "model")
-    result.update(system=system, records=len(gold), baseline=baseline)
+    result.update(system=system, records=len(gold), baseline=baseline, dtype=_precision_of(nlp))
     if errors_path is not None:
         found = []
         for name in ("model", "baseline"):
@@ -330,7 +346,8 @@ def format_table(result: dict[str, Any]) -> str:
     width = 8 * len(METRICS)
     lines = [
         f"Scores: {SCHEME} ({result.get('records', '?')} records; "
-        f"system: {result.get('system', '?')})",
+        f"system: {result.get('system', '?')}"
+        + (f", {result['dtype']}" if result.get("dtype") else "") + ")",
         " " * 10 + "".join(f"{n:>{width}}" for n in names),
         f"{'label':<10}" + "".join(f"{h:>8}" for _ in names for h in ("P", "R", "F1"))
         + f"{'support':>10}",
@@ -341,6 +358,29 @@ def format_table(result: dict[str, Any]) -> str:
         lines.append(_row(label, [s["per_label"].get(label) for s in systems] + na, support))
     for avg in ("micro", "macro"):
         lines.append(_row(avg, [s[avg] for s in systems] + na, result[avg]["support"]))
+    return "\n".join(lines)
+
+
+def format_f1_comparison(results: dict[str, dict[str, Any]], reference: str) -> str:
+    """Per-label and micro/macro F1 of several runs of one model side by side
+    (e.g. one per precision), each with its difference to ``reference`` in points."""
+    ref = results[reference]
+    names = list(results)
+    labels = _label_order({label for r in results.values() for label in r["per_label"]})
+    width = max(14, *(len(n) + 2 for n in names))
+    lines = [f"F1, {SCHEME} ({ref.get('records', '?')} records; system: {ref.get('system', '?')}; "
+             f"difference to {reference} in points)",
+             f"{'label':<10}" + "".join(f"{n:>{width}}" for n in names) + f"{'support':>10}"]
+
+    def cell(r: dict[str, Any], key: str) -> str:
+        f1 = (r[key] if key in ("micro", "macro") else r["per_label"].get(key, {})).get("f1", 0.0)
+        base = (ref[key] if key in ("micro", "macro") else ref["per_label"].get(key, {})).get("f1", 0.0)
+        return f"{f1:.3f}" if r is ref else f"{f1:.3f} ({100 * (f1 - base):+.1f})"
+
+    for key in labels + ["micro", "macro"]:
+        support = ref[key]["support"] if key in ("micro", "macro") else ref["per_label"][key]["support"]
+        lines.append(f"{key:<10}" + "".join(f"{cell(results[n], key):>{width}}" for n in names)
+                     + f"{support:>10}")
     return "\n".join(lines)
 
 

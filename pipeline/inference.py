@@ -60,7 +60,6 @@ import io
 import json
 import os
 import sys
-import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -530,7 +529,10 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
     The pipeline is ``build.load_pipeline(model_dir)`` (``None``: the rule
     baseline), loaded only when some report needs processing; ``nlp`` (a
     ``Language`` or a function returning one) replaces it (local engine only).
-    ``batch_size`` reports go to :func:`predict_reports` at a time. ``force``
+    The local engine runs one report at a time; with ``engine="ray"``,
+    ``batch_size`` reports go to a worker's :func:`predict_reports` at a time
+    (outputs never depend on it). ``progress`` shows a bar (characters/s, ETA,
+    moving inside a long report) when stderr is a terminal. ``force``
     redoes finished reports. Failed inputs are in the summary and
     ``errors.jsonl``.
 
@@ -568,22 +570,36 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
             pending.append(Pending(report, manifest, len(text), text if engine == "local" else None))
 
     if pending:
+        bar = Progress(sum(p.chars for p in pending), len(pending), progress)
+        if not progress and model_dir is not None:
+            _quiet_model_loading()
         if engine == "ray":
             from pipeline.distributed import predict_on_ray
 
             results = predict_on_ray(pending, model_dir=model_dir, batch_size=batch_size,
                                      options=ray_options or RayOptions())
         else:
-            results = _predict_locally(pending, nlp, model_dir, batch_size)
-        done += _save_all(results, folder, summary, total=len(pending), progress=progress)
+            results = _predict_locally(pending, nlp, model_dir, bar)
+        done += _save_all(results, folder, summary, bar)
 
     summary.entities = folder.combine(done, summary.failures)
     return summary
 
 
+def _quiet_model_loading() -> None:
+    """No "Loading weights" bar from transformers (``--no-progress``)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # the rule baseline needs no transformers
+        return
+    hf_logging.disable_progress_bar()
+
+
 def _predict_locally(pending: list[Pending], nlp: Language | Callable[[], Language] | None,
                      model_dir: str | os.PathLike[str] | None,
-                     batch_size: int) -> Iterator[tuple[Pending, list[Record] | Failure]]:
+                     progress: "Progress") -> Iterator[tuple[Pending, list[Record] | Failure]]:
+    """Load the pipeline now (so that its loading time is not counted as
+    processing), then yield each report's results as soon as it is done."""
     if isinstance(nlp, Language):
         pipeline = nlp
     elif nlp is not None:
@@ -592,21 +608,74 @@ def _predict_locally(pending: list[Pending], nlp: Language | Callable[[], Langua
         from pipeline.build import load_pipeline
 
         pipeline = load_pipeline(model_dir)
-    for i in range(0, len(pending), batch_size):
-        batch = pending[i:i + batch_size]
-        texts = [ReportText(p.report.doc_id, p.report.source, p.text or "") for p in batch]
-        yield from zip(batch, predict_reports(pipeline, texts))
+    ner = pipeline.get_pipe("govreport_ner") if "govreport_ner" in pipeline.pipe_names else None
+
+    def results() -> Iterator[tuple[Pending, list[Record] | Failure]]:
+        progress.start()
+        for item in pending:  # one at a time: predict_reports is per report anyway
+            if ner is not None:
+                ner.progress = progress.inside(item.chars)
+            try:
+                text = ReportText(item.report.doc_id, item.report.source, item.text or "")
+                yield item, predict_reports(pipeline, [text])[0]
+            finally:
+                if ner is not None:
+                    ner.progress = None
+
+    return results()
+
+
+class Progress:
+    """A progress bar over the characters of the pending reports: rate (chars/s)
+    and ETA, advanced per finished report and, while the model runs, inside a
+    report. Shown only when enabled and stderr is a terminal, so logs and
+    ``--no-progress`` runs stay clean."""
+
+    def __init__(self, total_chars: int, reports: int, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.reports, self.finished_reports, self.done = reports, 0, 0
+        self.total = total_chars
+        self.bar = None
+
+    def start(self) -> None:
+        """Start the clock (after the model is loaded)."""
+        if self.enabled and self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="char", unit_scale=True, file=sys.stderr,
+                            desc=self._desc(), smoothing=0.1, dynamic_ncols=True)
+
+    def _desc(self) -> str:
+        return f"reports {self.finished_reports}/{self.reports}"
+
+    def _move_to(self, chars: int) -> None:
+        if self.bar is not None and chars > self.bar.n:
+            self.bar.update(chars - self.bar.n)
+
+    def inside(self, chars: int) -> Callable[[int, int], None]:
+        """The NER's callback for a report of ``chars`` characters now running."""
+        base = self.done
+        return lambda done, total: self._move_to(base + chars * done // max(total, 1))
+
+    def report_done(self, chars: int, failures: int) -> None:
+        self.done += chars
+        self.finished_reports += 1
+        self._move_to(self.done)
+        if self.bar is not None:
+            self.bar.set_description(self._desc(), refresh=False)
+            self.bar.set_postfix(failed=failures)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def _save_all(results: Iterable[tuple[Pending, list[Record] | Failure]], folder: OutputFolder,
-              summary: RunSummary, *, total: int, progress: bool) -> list[Report]:
+              summary: RunSummary, progress: Progress) -> list[Report]:
     """Write each report's results as they come (or record its failure)."""
-    from tqdm import tqdm
-
     finished: list[Report] = []
-    chars, start = 0, time.perf_counter()
-    with tqdm(total=total, unit="report", desc="reports", disable=not progress,
-              file=sys.stderr) as bar:
+    progress.start()
+    try:
         for item, result in results:
             if isinstance(result, Failure):
                 summary.failures.append(result)
@@ -615,8 +684,7 @@ def _save_all(results: Iterable[tuple[Pending, list[Record] | Failure]], folder:
                 folder.save(item.report, result, item.manifest)
                 summary.processed.append(item.report.source)
                 finished.append(item.report)
-            chars += item.chars
-            bar.update(1)
-            bar.set_postfix(chars_s=f"{chars / max(time.perf_counter() - start, 1e-9):.0f}",
-                            failed=len(summary.failures))
+            progress.report_done(item.chars, len(summary.failures))
+    finally:
+        progress.close()
     return finished

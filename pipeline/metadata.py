@@ -16,15 +16,21 @@ place
     2. the session line (``在保定市第十五届人民代表大会``, ``第十三届全国人民代表大会``);
     3. the speaker line (``北京市东城区人民政府代区长``, ``国务院总理``) or
        ``我代表蠡县人民政府``;
-    4. the body: a full name (``门头沟区``, ``易县``) of the report's level
+    4. the body: ``我国`` used often (the State Council's report, 全国), else a full name (``门头沟区``, ``易县``) of the report's level
        (the most frequent of 全县/全区/全市/全省) named at least twice. Reports
        whose text never names their place get ``None``.
 year
     1. the title (``2021年…政府工作报告``; ``2021年度工作报告`` is the annual
        report *on* 2021, delivered in 2022 -> 2022);
     2. the session date in the opening lines (``2021年3月5日在…``, ``（2017年2月26日）``);
-    3. the first review heading (``一、2019年工作回顾`` -> 2020) or plan heading
-       (``2020年政府工作的总体要求``, ``二、2022年工作安排`` -> that year).
+    3. the opening proposal of old national reports (``向大会提出关于1980、1981年国民经济
+       计划安排的报告`` -> 1980);
+    4. the first review heading (``一、2019年工作回顾``, ``一、1993年国内工作的回顾`` -> the
+       year after) or plan heading (``2020年政府工作的总体要求``, ``二、2022年工作安排``,
+       ``三、对2018年政府工作的建议`` -> that year);
+    5. ``刚刚过去的1984年`` -> 1985; ``第十一届全国人民代表大会第一次会议以来的五年`` -> 2013.
+
+Full-width digits (``１９９３年``) count as digits.
 """
 
 from __future__ import annotations
@@ -49,15 +55,22 @@ _TITLE = re.compile(
     rf"(?:(?P<y2>\d{{4}})年(?P<d2>度)?)?(?:人民)?(?:政府)?工作报告"
 )
 _SESSION = re.compile(rf"在(?P<place>[{_CJK}]{{1,20}}?)第[一二三四五六七八九十]+届(?P<nat>全国)?人民代表大会")
-_NATIONAL = re.compile(r"第[一二三四五六七八九十]+届全国人民代表大会|国务院总理")
+_NATIONAL = re.compile(r"第[一二三四五六七八九十]+届全国人民代表大会|国务院总理|我代表国务院|受国务院的委托")
 _SPEAKER = re.compile(rf"(?P<place>[{_CJK}]{{2,20}}?)人民政府(?:代理|代)?(?:区长|县长|市长|省长|主席|旗长|州长)")
 _ON_BEHALF = re.compile(rf"我代表(?P<place>[{_CJK}]{{2,20}}?)人民政府")
 _DATE = re.compile(r"(?P<y>(?:19|20)\d{2})年\d{1,2}月\d{1,2}日")
-_REVIEW = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分)?(?P<y>(?:19|20)\d{2})年(?:工作)?回顾")
+_REVIEW = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分)?(?P<y>(?:19|20)\d{2})年"
+                     r"(?:[^，。]{0,6}?工作的?)?回顾")
 _PLAN = re.compile(
-    r"^(?:[一二三四五六七八九十]+、)?(?P<y>(?:19|20)\d{2})年(?:政府)?(?:工作的总体要求|工作安排|主要预期目标|"
-    r"工作总体要求|主要任务|重点工作|经济社会发展的主要预期目标)"
+    r"^(?:[一二三四五六七八九十]+、)?对?(?P<y>(?:19|20)\d{2})年(?:政府)?(?:工作的总体要求|工作安排|主要预期目标|"
+    r"工作总体要求|主要任务|重点工作|经济社会发展的主要预期目标|工作的建议|经济社会发展总体要求)"
 )
+# Older national reports state their year only in the body:
+_PROPOSAL = re.compile(r"向大会提出关于(?P<y>(?:19|20)\d{2})")  # 提出关于1980、1981年国民经济计划… -> 1980
+_JUST_PAST = re.compile(r"刚刚过去的(?P<y>(?:19|20)\d{2})年")  # 刚刚过去的1984年 -> 1985
+_NPC_TERM = re.compile(r"第(?P<n>[一二三四五六七八九十]+)届全国人民代表大会第一次会议以来的五年")
+_CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九", 1)}
+_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _GENERIC = ("全", "我", "本", "各", "该", "此", "区", "县", "市", "省", "城", "社", "地", "景", "园", "街",
             "山", "库", "片", "辖", "矿", "新", "老", "大", "小", "开发", "示范", "功能", "集聚", "文明",
             "先行", "试验", "保护", "产业", "城市", "农村", "乡村", "都", "超", "上", "两", "三", "四")
@@ -98,7 +111,7 @@ def _valid_place(name: str | None) -> str | None:
 
 
 def _opening(text: str) -> list[str]:
-    lines = [re.sub(r"\s+", "", line) for line in text.split("\n")]
+    lines = [re.sub(r"\s+", "", line).translate(_FULLWIDTH_DIGITS) for line in text.split("\n")]
     return [line for line in lines if line][:OPENING_LINES]
 
 
@@ -132,8 +145,15 @@ def _place(lines: list[str], text: str) -> tuple[str | None, str | None]:
                 candidate = _valid_place(place_unit(m.group("place")))
                 if candidate:
                     return candidate, "speaker"
+    if text.count("我国") >= NATIONAL_WE and not _ON_BEHALF.search(text):
+        return "全国", "body"
     body = _body_place(text)
     return (body, "body") if body else (None, None)
+
+
+NATIONAL_WE = 8
+"""``我国`` ("our country") this often marks the State Council's report (in the seeds:
+national reports 9–70 times, provincial and local ones at most 2)."""
 
 
 _NOT_PLACE_END = ("示范区", "开发区", "小区", "分区", "厂区", "郊区", "市区", "灾区", "农区", "营区", "社区", "街区", "城区", "地区", "园区", "景区", "新区", "库区",
@@ -188,12 +208,33 @@ def _year(lines: list[str], text: str) -> tuple[int | None, str | None]:
         if m and ("人民代表大会" in line or re.fullmatch(r"[（(]?\d{4}年\d{1,2}月\d{1,2}日[）)]?", line)
                   or "人民代表大会" in "".join(lines)):
             return int(m.group("y")), "session date"
+    opening = "".join(lines)
+    m = _PROPOSAL.search(opening)
+    if m:
+        return int(m.group("y")), "proposal in the opening lines"
     for line in text.split("\n"):
-        line = re.sub(r"\s+", "", line)
+        line = re.sub(r"\s+", "", line).translate(_FULLWIDTH_DIGITS)
         m = _REVIEW.match(line)
         if m:
             return int(m.group("y")) + 1, "review heading"
         m = _PLAN.match(line)
         if m:
             return int(m.group("y")), "plan heading"
+    m = _JUST_PAST.search(opening)
+    if m:
+        return int(m.group("y")) + 1, "the year just past"
+    m = _NPC_TERM.search(opening)
+    if m:
+        return _npc_first_session(m.group("n")) + 5, "five years since the NPC's first session"
     return None, None
+
+
+def _npc_first_session(numeral: str) -> int:
+    """Year of the first session of the N-th National People's Congress (5th: 1978,
+    then every five years)."""
+    n = _CN_DIGITS.get(numeral[-1], 0) if numeral != "十" else 10
+    if numeral.startswith("十"):
+        n += 10 if len(numeral) > 1 else 0
+    elif len(numeral) > 1:  # 二十, 二十一
+        n = _CN_DIGITS[numeral[0]] * 10 + (_CN_DIGITS.get(numeral[2], 0) if len(numeral) > 2 else 0)
+    return 1978 + 5 * (n - 5)

@@ -16,14 +16,16 @@ for a benchmark's labels) set as
 ``span._.score`` (mean of the pieces' top probabilities).
 
 ``pipe()`` batches windows across the Docs of a minibatch, sorted by length.
-Inference runs under ``torch.inference_mode()`` in bfloat16 where the CPU
-supports it (``dtype = "auto"``), float32 elsewhere.
+Inference runs under ``torch.inference_mode()`` in the precision of the
+``dtype`` setting (:mod:`pipeline.precision`): ``auto`` is bfloat16 where the CPU
+has native bfloat16 instructions and int8 elsewhere; ``float32`` (the precision
+of published scores), ``bfloat16`` and ``int8`` can be set explicitly.
 
 ``nlp.to_disk()`` writes ``model/`` (safetensors), ``tokenizer/`` and ``cfg``;
 ``spacy.load()`` restores it without network access.
 
 Public API: :func:`make_ner` (factory ``govreport_ner``), :class:`TransformerNER`,
-:func:`load_base_model`, :func:`resolve_dtype`, :func:`predict_records`,
+:func:`load_base_model`, :func:`predict_records`,
 :data:`SECTION_MARKERS`.
 """
 
@@ -39,6 +41,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import minibatch
 
+from . import precision
 from .annotations import LABELS, Record, Span
 from .structure import infer_section
 from .docs import make_char_doc, paragraphs, set_entities, set_paragraphs
@@ -58,26 +61,8 @@ FACTORY = "govreport_ner"
 SECTION_MARKERS: dict[str, str] = {"review": "[REVIEW]", "plan": "[PLAN]", "other": "[OTHER]"}
 """Section -> marker token put after ``[CLS]`` when ``section_context`` is on."""
 
-DTYPES: dict[str, torch.dtype] = {"bfloat16": torch.bfloat16, "float32": torch.float32}
-
-
 class ModelNotReady(RuntimeError):
     """The component has no model yet: call ``initialize()`` or load it from disk."""
-
-
-def cpu_supports_bf16() -> bool:
-    """Whether this CPU has native bfloat16 matrix instructions (AMX or AVX512-BF16)."""
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
-
-
-def resolve_dtype(name: str) -> torch.dtype:
-    """``"bfloat16"``/``"float32"``, or ``"auto"``: bfloat16 where the CPU supports it."""
-    if name == "auto":
-        return torch.bfloat16 if cpu_supports_bf16() else torch.float32
-    if name not in DTYPES:
-        raise ValueError(f"unknown dtype {name!r} (expected auto, bfloat16 or float32)")
-    return DTYPES[name]
 
 
 def load_base_model(path: str | Path, labels: Sequence[str]):
@@ -134,8 +119,14 @@ class TransformerNER:
         self.batch_size = batch_size
         self.dtype = dtype
         self.style_rules = style_rules
-        self.model = None
+        precision.resolve_precision(dtype)  # fail early on an unknown value
+        self.model = None  # the weights (what to_disk saves)
+        self.runner = None  # the module inference calls: the model, or its int8 copy
         self.tokenizer = None
+        self.progress: Callable[[int, int], None] | None = None
+        """Called as ``progress(windows_done, windows_total)`` after each forward
+        pass of :meth:`window_probs` (the batch runner shows progress inside a
+        long report with it); ``None``: not called."""
         self._char_vocab: CharVocab | None = None
 
     # ------------------------------------------------------------------ model
@@ -159,8 +150,9 @@ class TransformerNER:
     def set_model(self, model, tokenizer, *, cast: bool = True) -> None:
         """Install ``model`` and ``tokenizer``, adding the section markers if needed.
 
-        With ``cast`` the model is put in eval mode and the inference dtype;
-        training passes ``cast=False`` to keep its float32 weights.
+        With ``cast`` the model is put in eval mode and the inference precision
+        (``dtype``; int8 runs a quantized copy); training passes ``cast=False``
+        to keep its float32 weights and run them as they are.
         """
         if self.section_context:
             missing = [m for m in SECTION_MARKERS.values() if m not in tokenizer.get_vocab()]
@@ -175,8 +167,14 @@ class TransformerNER:
             raise ValueError(f"max_length {self.max_length} exceeds the model's {limit} positions")
         self.model, self.tokenizer = model, tokenizer
         self._char_vocab = CharVocab(tokenizer) if self.scheme == "char" else None
+        self.runner = model
         if cast:
-            self.model.to(resolve_dtype(self.dtype)).eval()
+            self.model, self.runner = precision.prepare(model, self.dtype)
+
+    @property
+    def precision(self) -> str:
+        """The precision inference runs in (``dtype`` with ``auto`` resolved)."""
+        return precision.resolve_precision(self.dtype)
 
     def _require_model(self) -> None:
         if self.model is None or self.tokenizer is None:
@@ -250,8 +248,10 @@ class TransformerNER:
         out: list[torch.Tensor | None] = [None] * len(wins)
         order = sorted(range(len(wins)), key=lambda i: len(wins[i].input_ids))
         pad_id = self.tokenizer.pad_token_id or 0
-        was_training = self.model.training
-        self.model.eval()
+        runner = self.runner
+        was_training = runner.training
+        runner.eval()
+        done = 0
         with torch.inference_mode():
             for batch in minibatch(order, size=self.batch_size):
                 width = max(len(wins[i].input_ids) for i in batch)
@@ -261,11 +261,14 @@ class TransformerNER:
                     n = len(wins[i].input_ids)
                     ids[row, :n] = torch.tensor(wins[i].input_ids)
                     mask[row, :n] = 1
-                logits = self.model(input_ids=ids, attention_mask=mask).logits
+                logits = runner(input_ids=ids, attention_mask=mask).logits
                 probs = logits.float().softmax(-1)
                 for row, i in enumerate(batch):
                     out[i] = probs[row, : len(wins[i].input_ids)]
-        self.model.train(was_training)
+                done += len(batch)
+                if self.progress is not None:
+                    self.progress(done, len(wins))
+        runner.train(was_training)
         return out  # type: ignore[return-value]
 
     def set_annotations(self, docs: Sequence[Doc], spans: Sequence[list]) -> None:

@@ -44,14 +44,26 @@ _REVIEW_HEADING = re.compile(r"回顾|过去[一五]年|过去的一年|发展�
 _BARE_YEAR_HEADING = re.compile(r"^[一二三四五六七八九十]+、\d{4}年(?:度)?工作$")
 _PLAN_HEADING = re.compile(
     r"主要任务|重点工作|工作重点|发展思路|工作安排|目标任务|预期目标|总体要求|总体思路|工作建议|今后[一五]年|"
-    r"\d{4}年(?:政府)?(?:的)?工作(?:的)?(?:总体要求|主要任务|安排|重点|部署|思路)|今年(?:的)?工作"
+    r"指导原则和发展目标|发展目标和主要任务|奋斗目标|"
+    r"\d{4}年(?:政府)?(?:的)?工作(?:的)?(?:总体要求|主要任务|安排|重点|部署|思路)|今年(?:的)?工作|"
+    r"\d{4}年国民经济(?:和社会发展)?计划|主要指标"
 )
 # Only as a top-level heading ("三、加强政府自身建设"): inside a review the
 # same words head a subsection about last year's work.
-_PLAN_TOP_HEADING = re.compile(r"政府自身建设|建设人民满意的|服务型政府")
+_PLAN_TOP_HEADING = re.compile(
+    r"政府自身建设|建设人民满意的|服务型政府|"
+    # national reports: after the review, each top-level heading is a task of the
+    # year ahead, opening with its verb ("二、继续扩大内需…", "三、采取有力措施…")
+    r"^[一二三四五六七八九十]+、(?:继续|促进|大力|推进|认真|千方百计|实施|贯彻|努力|加快|加强|深化|坚持|"
+    r"进一步|积极|切实|全面|着力|扎实|稳步|巩固|提高|扩大|做好|采取|保证|坚定|统筹|推动|发展|"
+    r"搞好|抓好|改善|完善|健全|建设|保持)"
+)
+# The achievements of the past year as a top-level heading of old national reports
+# ("一、国民经济在调整、改革、整顿、提高中取得了新的进展").
+_REVIEW_TOP_HEADING = re.compile(r"取得了?[^，。]{0,8}(?:进展|成就|成绩|胜利)")
 _OTHER_HEADING = re.compile(r"名词解释|名词注释|注释$|说明$")
 
-_REVIEW_CUE = re.compile(r"^(?:一年来|过去一年|过去的一年|过去五年|五年来|回顾过去|\d{4}年(?:是|，|,)?[^。]{0,20}(?:一年来|极不平凡))")
+_REVIEW_CUE = re.compile(r"^(?:一年来|过去一年|在?过去的一年|过去五年|五年来|回顾过去|刚刚过去的|\d{4}年(?:是|，|,)?[^。]{0,20}(?:一年来|极不平凡))")
 _PLAN_CUE = re.compile(
     r"^(?:\d{4}年|今年|明年)?[^。]{0,20}(?:主要预期目标|总体要求|工作的总体要求)|^今后五年|"
     r"^(?:\d{4}年|今年)(?:，|,)?[^。]{0,10}重点(?:抓好|做好)|^(?:\d{4}年|今年)(?:政府)?工作(?:总)?的指导思想"
@@ -107,7 +119,9 @@ def heading_section(line: str, current: str = "other") -> str | None:
         return "review"
     if _PLAN_HEADING.search(line) and (_TOP_LEVEL.match(line) or len(line) <= 30):
         return "plan"
-    if _TOP_LEVEL.match(line) and _PLAN_TOP_HEADING.search(line):
+    if _TOP_LEVEL.match(line) and _REVIEW_TOP_HEADING.search(line) and current == "other":
+        return "review"
+    if _TOP_LEVEL.match(line) and _PLAN_TOP_HEADING.search(line) and current != "other":
         return "plan"
     return None
 

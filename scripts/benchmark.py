@@ -5,8 +5,9 @@ Measures, in one run, on the reports in ``seeds/`` and with one set of model
 weights:
 
 * **our pipeline end to end** (read the file, detect the encoding, normalize,
-  structure, NER) in bfloat16 and float32 at a few NER batch sizes (windows
-  per forward pass): characters per second (raw characters of the input
+  structure, NER) in bfloat16 (where the CPU runs it natively), int8 and
+  float32 at a few NER batch sizes (windows per forward pass); the headline is
+  the precision ``dtype = "auto"`` picks on this machine: characters per second (raw characters of the input
   files), the median of ``--repeats`` passes over all reports, after one
   warm-up report;
 * **normalization + structure alone** (the same, without the NER component);
@@ -535,8 +536,13 @@ def machine() -> dict:
         info["memory_gib"] = round(int(mem) / 1024 / 1024, 1)
     except (OSError, IndexError, ValueError):
         pass
-    info["bf16_native"] = bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
-                               or getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+    from pipeline.precision import ISA_LIMITS, cpu_supports_bf16, resolve_precision
+
+    info["bf16_native"] = cpu_supports_bf16()
+    info["auto"] = resolve_precision("auto")
+    info["isa_limits"] = {v: os.environ[v] for v in ISA_LIMITS + ("MKL_ENABLE_INSTRUCTIONS",
+                                                                  "FBGEMM_ENABLE_INSTRUCTIONS")
+                          if os.environ.get(v)}
     return info
 
 
@@ -582,7 +588,11 @@ def build_report(args, argv: list[str], mach: dict, info: dict, results: dict, s
         f"{', under ' + mach['hypervisor'] if mach.get('hypervisor') else ''}), "
         f"{mach['cores']} cores, L3 {mach.get('l3')}, {mach.get('memory_gib', '?')} GiB memory")
     add(f"- ISA: {', '.join(mach['flags']) or 'none of avx2/avx512/amx'}; native bf16 matmul "
-        f"according to torch: {'yes' if mach['bf16_native'] else 'no'}")
+        f"according to torch: {'yes' if mach['bf16_native'] else 'no'}; `dtype = \"auto\"` runs "
+        f"**{mach['auto']}** here")
+    if mach.get("isa_limits"):
+        add("- **Kernels limited by the environment** (this CPU emulating an AVX2-only one): "
+            + ", ".join(f"`{k}={v}`" for k, v in mach["isa_limits"].items()))
     add(f"- Python {mach['python']}, torch {mach['torch']} ({mach['torch_threads']} threads), "
         f"transformers {mach['transformers']}")
     add("")
@@ -730,9 +740,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, help="only the first N reports")
     parser.add_argument("--bf16-batch-sizes", default="8,32", help="NER batch sizes in bf16")
     parser.add_argument("--fp32-batch-sizes", default="8,32", help="NER batch sizes in float32")
+    parser.add_argument("--int8-batch-sizes", default="8,32", help="NER batch sizes in int8")
     parser.add_argument("--doc-batch", type=int, default=8, help="reports per nlp.pipe batch")
     parser.add_argument("--repeats", type=int, default=3,
-                        help="passes of bf16 at the default NER batch size (the headline figure)")
+                        help="passes of the default path (dtype auto) at the default NER batch size (the headline)")
     parser.add_argument("--other-repeats", type=int, default=1,
                         help="passes of every other configuration, the naive baseline included")
     parser.add_argument("--profile-reports", type=int, default=3,
@@ -754,6 +765,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.profile_reports = 1
         args.bf16_batch_sizes = args.bf16_batch_sizes if "--bf16-batch-sizes" in argv else "32"
         args.fp32_batch_sizes = args.fp32_batch_sizes if "--fp32-batch-sizes" in argv else "32"
+        args.int8_batch_sizes = args.int8_batch_sizes if "--int8-batch-sizes" in argv else "32"
         args.train_steps, args.train_chunks = 1, 2
         args.train_batch_size = 4
     return args
@@ -798,9 +810,16 @@ def main(argv: list[str] | None = None) -> int:
 
         measure("prep", {"kind": "pipeline", "ner": False, "dtype": None, "batch_size": None,
                          "repeats": args.repeats})
-        for dtype, sizes in (("bfloat16", args.bf16_batch_sizes), ("float32", args.fp32_batch_sizes)):
+        precisions = [("bfloat16", args.bf16_batch_sizes), ("int8", args.int8_batch_sizes),
+                      ("float32", args.fp32_batch_sizes)]
+        if not mach["bf16_native"] and "--bf16-batch-sizes" not in argv:
+            precisions = precisions[1:]
+            results["notes"].append("bfloat16 not measured: this CPU has no native bfloat16 "
+                                    "(emulated, several times slower than float32; "
+                                    "`--bf16-batch-sizes` measures it anyway).")
+        for dtype, sizes in precisions:
             for bs in [int(x) for x in sizes.split(",") if x.strip()]:
-                headline = dtype == "bfloat16" and bs == info["default_batch_size"]
+                headline = dtype == mach["auto"] and bs == info["default_batch_size"]
                 measure(f"{dtype}-{bs}", {"kind": "pipeline", "ner": True, "dtype": dtype,
                                           "batch_size": bs,
                                           "repeats": args.repeats if headline else args.other_repeats})
@@ -812,6 +831,12 @@ def main(argv: list[str] | None = None) -> int:
         best_key = max(ours, key=lambda k: ours[k]["rate"])
         best = ours[best_key]
         ratios = results["ratios"]
+        auto_key = f"{mach['auto']}-{info['default_batch_size']}"
+        if auto_key in ours and "naive" in results["configs"]:
+            ratios.append(f"**headline — the default path (`dtype = \"auto\"` = {mach['auto']}, NER "
+                          f"batch {info['default_batch_size']}) / naive baseline: "
+                          f"{ours[auto_key]['rate'] / results['configs']['naive']['rate']:.2f}×** "
+                          f"({ours[auto_key]['rate']:,.0f} chars/s)")
         ratios.append(f"best configuration: {best_key} at {best['rate']:,.0f} chars/s = "
                       f"{best['rate'] / TARGET_CHARS_PER_S:.2f}× the {TARGET_CHARS_PER_S:,} chars/s "
                       "target")
@@ -822,9 +847,9 @@ def main(argv: list[str] | None = None) -> int:
                           f"{best['peak_rss_mib'] / naive['peak_rss_mib']:.2f}× the naive one")
         for key, r in ours.items():
             dtype, bs = key.split("-")
-            other = ours.get(f"float32-{bs}") if dtype == "bfloat16" else None
+            other = ours.get(f"float32-{bs}") if dtype != "float32" else None
             if other:
-                ratios.append(f"bf16 / float32 at NER batch {bs}: **{r['rate'] / other['rate']:.2f}×** "
+                ratios.append(f"{dtype} / float32 at NER batch {bs}: **{r['rate'] / other['rate']:.2f}×** "
                               f"speed, {r['peak_rss_mib'] / other['peak_rss_mib']:.2f}× peak memory")
         bf16 = {int(k.split("-")[1]): r for k, r in ours.items() if k.startswith("bfloat16")}
         if len(bf16) > 1:

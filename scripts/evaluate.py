@@ -24,7 +24,15 @@ import sys
 from pathlib import Path
 
 from pipeline.annotations import AnnotationError, read_records, read_splits, validate_records
-from pipeline.evaluation import evaluate, format_table, project_labels, write_json
+from pipeline.evaluation import (
+    CANONICAL_DTYPE,
+    evaluate,
+    format_f1_comparison,
+    format_table,
+    project_labels,
+    write_json,
+)
+from pipeline.precision import PRECISIONS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +47,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--errors", type=Path,
                         help="error file (JSONL; default: outputs/evaluation/<data>.errors.jsonl)")
     parser.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch")
+    parser.add_argument("--dtype", choices=PRECISIONS, default=CANONICAL_DTYPE,
+                        help="inference precision of the model (default %(default)s, the precision of "
+                             "published scores, the same on every CPU; auto: what this CPU runs by default)")
+    parser.add_argument("--compare-dtypes", metavar="LIST",
+                        help="also score the model in these precisions (comma-separated, e.g. "
+                             "bfloat16,int8) and print their F1 beside --dtype's")
     args = parser.parse_args(argv)
+    compare = [d.strip() for d in (args.compare_dtypes or "").split(",") if d.strip()]
+    if any(d not in PRECISIONS for d in compare):
+        parser.error(f"--compare-dtypes: each must be one of {', '.join(PRECISIONS)}")
 
     try:
         records = [r for path in args.data for r in read_records(path, validate=False)]
@@ -69,12 +86,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = evaluate(args.model, records, batch_size=args.batch_size,
-                          errors_path=errors_path)
+                          errors_path=errors_path, dtype=args.dtype)
     except ValueError as err:  # spans that cannot be scored (overlaps, out of range)
         print(f"error: {source}: {err}", file=sys.stderr)
         return 2
     print(format_table(result))
     print(f"errors: {errors_path}")
+    if compare and result.get("dtype"):
+        runs = {args.dtype: result}
+        for dtype in compare:
+            runs[dtype] = evaluate(args.model, records, batch_size=args.batch_size, dtype=dtype)
+        print()
+        print(format_f1_comparison(runs, args.dtype))
     if args.json:
         write_json(args.json, result)
         print(f"scores: {args.json}")

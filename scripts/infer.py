@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"trained model folder, or 'none' for the rule baseline "
                              f"(default: {DEFAULT_MODEL} if it exists, else the rule baseline)")
     parser.add_argument("--batch-size", type=int, default=8,
-                        help="reports per call of the per-batch function (default: 8)")
+                        help="Ray engine: reports per worker call (default: 8); the local engine "
+                             "runs one report at a time")
     parser.add_argument("--force", action="store_true", help="redo reports already finished")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     ray = parser.add_argument_group("Ray engine")

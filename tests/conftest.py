@@ -8,6 +8,8 @@ SEEDS = ROOT / "seeds"
 
 @pytest.fixture(scope="session")
 def seed_files() -> list[Path]:
+    """The reports in seeds/: the five original seeds and every report SOURCES.tsv lists."""
     files = sorted(SEEDS.glob("*.txt"))
-    assert len(files) == 25, "seeds/ must hold the 25 reports"
+    listed = (SEEDS / "SOURCES.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    assert len(files) == 5 + len(listed), "seeds/ must hold the 5 seeds and every SOURCES.tsv report"
     return files

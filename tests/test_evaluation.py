@@ -323,3 +323,44 @@ def test_evaluate_a_saved_model_folder(gold_records: list[Record], tmp_path: Pat
     assert model_fps  # a random head tags plenty
     assert all(0.0 <= e["score"] <= 1.0 for e in model_fps)
     assert all(e["section"] in ("plan", "review", "other") for e in found)
+
+
+def test_scores_are_computed_in_the_canonical_precision_whatever_the_model_says(
+        gold_records: list[Record], tmp_path: Path, capsys) -> None:
+    """A model saved with dtype = "auto" (bf16 or int8, depending on the CPU) is
+    scored in float32 unless asked otherwise, so published scores do not depend
+    on the CPU; --compare-dtypes prints the other precisions beside it."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+    from ner_tiny import save_tiny_base
+
+    import pipeline.ner  # noqa: F401  (registers govreport_ner)
+    from pipeline.evaluation import CANONICAL_DTYPE
+
+    nlp = spacy.blank("zh")
+    nlp.add_pipe("govreport_ner", config={"base_model": str(save_tiny_base(tmp_path / "base")),
+                                          "dtype": "auto", "max_length": 64})
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "model")
+    assert CANONICAL_DTYPE == "float32"
+    assert evaluate(tmp_path / "model", gold_records)["dtype"] == "float32"
+    assert evaluate(tmp_path / "model", gold_records, dtype="int8")["dtype"] == "int8"
+    assert evaluate(tmp_path / "model", gold_records, dtype=None)["dtype"] in ("bfloat16", "int8")
+
+    data = tmp_path / "gold.jsonl"
+    write_records(data, gold_records)
+    spec = importlib.util.spec_from_file_location("evaluate_script", ROOT / "scripts" / "evaluate.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)  # type: ignore[union-attr]
+    rc = script.main(["--model", str(tmp_path / "model"), "--data", str(data), "--errors",
+                      str(tmp_path / "e.jsonl"), "--compare-dtypes", "int8"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "system: " + str(tmp_path / "model") + ", float32)" in out
+    comparison = out[out.index("F1, "):].splitlines()
+    assert comparison[1].split() == ["label", "float32", "int8", "support"]
+    assert comparison[-2].startswith("micro")
+    with pytest.raises(SystemExit) as err:
+        script.main(["--model", str(tmp_path / "model"), "--data", str(data), "--compare-dtypes", "fp8"])
+    assert err.value.code == 2

@@ -351,3 +351,70 @@ def test_outputs_do_not_depend_on_how_reports_are_batched(tmp_path: Path) -> Non
         one, three = (tmp_path / f"out{n}" / name for n in (1, 3))
         assert one.read_bytes() == three.read_bytes(), name
     assert any(r.spans for r in entities(tmp_path / "out1"))
+
+
+class _FakeTTY:
+    """A stderr that says it is a terminal and keeps what is written."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_progress_moves_inside_a_long_report_and_per_report(tmp_path: Path, monkeypatch) -> None:
+    """On a terminal the bar counts characters (rate, ETA) and moves while the model
+    runs through one long report, not only when a report is finished."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+    from ner_tiny import tiny_pipeline
+
+    nlp = tiny_pipeline(tmp_path / "base", max_length=32, stride=8)
+    ner = nlp.get_pipe("govreport_ner")
+    ner.batch_size = 2  # many forward passes in the long report
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a_long.txt").write_text(GOOD_2 * 30, encoding="utf-8")
+    (tmp_path / "in" / "b_short.txt").write_text(GOOD_1, encoding="utf-8")
+
+    positions: list[tuple[int, int]] = []  # (bar position, finished reports) at each update
+    real_move = inference.Progress._move_to
+
+    def spy(self, chars):
+        real_move(self, chars)
+        positions.append((self.bar.n, self.finished_reports))
+
+    monkeypatch.setattr(inference.Progress, "_move_to", spy)
+    fake = _FakeTTY()
+    monkeypatch.setattr(sys, "stderr", fake)
+    summary = run([tmp_path / "in"], tmp_path / "out", nlp=nlp, progress=True)
+    assert summary.ok and ner.progress is None  # the hook is removed afterwards
+    long_chars = len(GOOD_2 * 30)
+    inside = [n for n, finished in positions if finished == 0 and 0 < n < long_chars]
+    assert len(set(inside)) >= 3  # moved several times within the first report
+    assert positions[-1] == (long_chars + len(GOOD_1), 2)
+    out = "".join(fake.parts)
+    assert "reports 2/2" in out and "char/s" in out
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_no_progress_output_when_not_a_terminal_or_disabled(tmp_path: Path, capsys, monkeypatch,
+                                                            progress: bool) -> None:
+    import sys
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "r.txt").write_text(GOOD_1, encoding="utf-8")
+    if not progress:  # disabled even on a terminal
+        monkeypatch.setattr(sys, "stderr", _FakeTTY())
+    run([tmp_path / "in"], tmp_path / "out", nlp=stand_in(), progress=progress)
+    assert capsys.readouterr().err == ""
+    if not progress:
+        assert "".join(sys.stderr.parts) == ""

@@ -33,12 +33,18 @@ OWN_TRUTH: dict[str, tuple[str, int]] = {
 NO_PLACE_IN_TEXT = {"安新县_2024_850ab583"}
 
 
+# Counties that became districts after the report: the text names the county of its time.
+HISTORICAL_NAMES = {"徐水区_2010_7e0eb2ef": "徐水县",  # 徐水区 since 2015
+                    "清苑区_2005_9803ae72": "清苑县"}  # 清苑区 since 2015
+
+
 def _truth() -> dict[str, tuple[str | None, int]]:
     truth: dict[str, tuple[str | None, int]] = dict(OWN_TRUTH)
     with open(SEEDS / "SOURCES.tsv", encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f, delimiter="\t"):
             stem = row["file"].removesuffix(".txt")
-            truth[stem] = (None if stem in NO_PLACE_IN_TEXT else row["place"], int(row["year"]))
+            place = None if stem in NO_PLACE_IN_TEXT else HISTORICAL_NAMES.get(stem, row["place"])
+            truth[stem] = (place, int(row["year"]))
     return truth
 
 
@@ -50,7 +56,7 @@ def _metadata(stem: str):
     return report_metadata(normalize(read_report(SEEDS / f"{stem}.txt")).text)
 
 
-def test_truth_covers_all_25_reports(seed_files):
+def test_truth_covers_every_seed_report(seed_files):
     assert sorted(TRUTH) == sorted(p.stem for p in seed_files)
 
 

@@ -24,8 +24,8 @@ from pipeline.ner import (  # noqa: E402
     ModelNotReady,
     TransformerNER,
     predict_records,
-    resolve_dtype,
 )
+from pipeline import precision  # noqa: E402
 from pipeline.tokenization import (  # noqa: E402
     CharVocab,
     bio_labels,
@@ -330,11 +330,56 @@ def test_bfloat16_weights_are_saved_and_restored(base_dir, tmp_path):
     assert _ents(loaded(make_char_doc(loaded.vocab, SAMPLE))) == _ents(doc)
 
 
-def test_dtype_resolution():
-    assert resolve_dtype("float32") == torch.float32
-    assert resolve_dtype("auto") in (torch.float32, torch.bfloat16)
-    with pytest.raises(ValueError):
-        resolve_dtype("float16")
+def test_precision_resolution(monkeypatch):
+    assert precision.resolve_precision("float32") == "float32"
+    assert precision.resolve_precision("int8") == "int8"
+    monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: True)
+    assert precision.resolve_precision("auto") == "bfloat16"
+    monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: False)
+    assert precision.resolve_precision("auto") == "int8"  # bf16 would be emulated: int8
+    with pytest.raises(ValueError, match="float16"):
+        precision.resolve_precision("float16")
+
+
+def test_unknown_dtype_is_refused_at_construction(base_dir):
+    with pytest.raises(ValueError, match="unknown dtype 'fp8'"):
+        _tiny_nlp(base_dir, dtype="fp8")
+
+
+def test_int8_runs_a_quantized_copy_and_saves_float_weights(base_dir, tmp_path):
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+
+    nlp = _tiny_nlp(base_dir, dtype="int8")
+    ner = nlp.get_pipe("govreport_ner")
+    assert ner.precision == "int8" and ner.runner is not ner.model
+    kinds = {type(m) for m in ner.runner.modules()}
+    assert DynamicLinear in kinds  # the encoder's Linear layers are int8
+    assert isinstance(ner.runner.classifier, torch.nn.Linear)  # the head stays float32
+    assert all(p.dtype == torch.float32 for p in ner.model.parameters())
+    doc = nlp(make_char_doc(nlp.vocab, SAMPLE))
+    assert all(0 < e._.score <= 1 for e in doc.ents)
+    # int8 approximates float32: on the same weights most tags agree
+    wins = ner.windows(ner.encode(SAMPLE), "review")
+    b = [p.argmax(-1) for p in ner.window_probs(wins)]
+    ner.runner = ner.model
+    a = [p.argmax(-1) for p in ner.window_probs(wins)]
+    agree = sum(int((x == y).sum()) for x, y in zip(a, b)) / sum(len(x) for x in a)
+    assert agree >= 0.8
+    nlp.to_disk(tmp_path / "pipe")
+    loaded = spacy.load(tmp_path / "pipe")
+    lner = loaded.get_pipe("govreport_ner")
+    assert lner.precision == "int8" and all(p.dtype == torch.float32 for p in lner.model.parameters())
+    assert _ents(loaded(make_char_doc(loaded.vocab, SAMPLE))) == _ents(doc)
+
+
+def test_auto_precision_follows_the_cpu(base_dir, monkeypatch):
+    monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: False)
+    ner = _tiny_nlp(base_dir, dtype="auto").get_pipe("govreport_ner")
+    assert ner.precision == "int8" and ner.runner is not ner.model
+    monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: True)
+    ner = _tiny_nlp(base_dir, dtype="auto").get_pipe("govreport_ner")
+    assert ner.precision == "bfloat16" and ner.runner is ner.model
+    assert next(ner.model.parameters()).dtype == torch.bfloat16
 
 
 def test_pipe_equals_call_and_blank_zh_docs(base_dir):
@@ -386,3 +431,24 @@ def test_style_rules_trim_span_edges_only_for_the_project():
     ner.style_rules = False
     assert spans() == [(2, 9, "METRIC")]
     assert ner.cfg()["style_rules"] is False
+
+
+def test_int8_leaves_down_projections_in_float32(base_dir):
+    ner = _tiny_nlp(base_dir).get_pipe("govreport_ner")
+    names = precision.int8_layers(ner.model)
+    assert names and all("classifier" not in n for n in names)
+    sizes = {n: (m.in_features, m.out_features) for n, m in ner.model.named_modules()
+             if isinstance(m, torch.nn.Linear)}
+    assert {n for n, (i, o) in sizes.items() if o < i} == set(sizes) - set(names)
+    assert any(n.endswith("intermediate.dense") for n in names)  # the widening FFN layer is int8
+    assert not any(n.endswith("output.dense") and "attention" not in n for n in names)
+
+
+def test_smoothing_before_int8_keeps_the_float_function():
+    lin = torch.nn.Linear(8, 8)
+    x = torch.randn(5, 8)
+    scale = torch.rand(8) + 0.5
+    expected = lin(x)
+    with torch.no_grad():
+        lin.weight.mul_(scale)
+    assert torch.allclose(precision.SmoothedLinear(lin, 1 / scale)(x), expected, atol=1e-5)
