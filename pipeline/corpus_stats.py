@@ -88,14 +88,28 @@ def agreement_table(first: Sequence[Record], second: Sequence[Record]) -> str:
     return "\n".join(lines)
 
 
+AgreementRound = tuple[str, "str | Path", "str | Path"]
+"""``(name, first pass JSONL, second pass JSONL)`` of one agreement study."""
+
+
 def statistics_markdown(gold_folder: str | Path, splits_file: str | Path,
-                        first_pass: str | Path | None = None, second_pass: str | Path | None = None) -> str:
+                        rounds: Sequence[AgreementRound] = ()) -> str:
+    """The per-split and per-document tables, then one agreement table per round
+    whose two files exist and, with several rounds, one over all of them."""
     records = read_gold(gold_folder)
     splits = read_splits(splits_file)
     parts = ["### Per split", "", split_table(records, splits), "", "### Per document", "",
              document_table(records, splits)]
-    if first_pass and second_pass and Path(first_pass).exists() and Path(second_pass).exists():
-        parts += ["", "### Agreement", "", agreement_table(read_records(first_pass), read_records(second_pass))]
+    found = [(name, read_records(a), read_records(b)) for name, a, b in rounds
+             if Path(a).exists() and Path(b).exists()]
+    if found:
+        parts += ["", "### Agreement"]
+    for name, first, second in found:
+        parts += ["", f"**{name}.** " + agreement_table(first, second)]
+    if len(found) > 1:
+        first = [r for _, a, _ in found for r in a]
+        second = [r for _, _, b in found for r in b]
+        parts += ["", "**All rounds.** " + agreement_table(first, second)]
     return "\n".join(parts)
 
 

@@ -123,11 +123,20 @@ def cmd_preannotate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+DEFAULT_ROUNDS = [
+    ("Round 1 (11 reports)", "annotations/agreement/first_pass.jsonl",
+     "annotations/agreement/second_pass.jsonl"),
+    ("Round 2 (new kinds of text)", "annotations/agreement/round2_first_pass.jsonl",
+     "annotations/agreement/round2_second_pass.jsonl"),
+]
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     """Corpus statistics per split and the agreement table, into the README."""
     from pipeline.corpus_stats import statistics_markdown, write_into_readme
 
-    markdown = statistics_markdown(args.gold, args.splits, args.first_pass, args.second_pass)
+    rounds = [(name, first, second) for name, first, second in (args.round or DEFAULT_ROUNDS)]
+    markdown = statistics_markdown(args.gold, args.splits, rounds)
     print(markdown)
     if args.readme and args.readme != "-":
         write_into_readme(args.readme, markdown)
@@ -167,8 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stats", help="statistics per split and agreement table (into annotations/README.md)")
     st.add_argument("--gold", default="annotations/gold", help="folder of gold JSONL files")
     st.add_argument("--splits", default="annotations/splits.json")
-    st.add_argument("--first-pass", default="annotations/agreement/first_pass.jsonl")
-    st.add_argument("--second-pass", default="annotations/agreement/second_pass.jsonl")
+    st.add_argument("--round", nargs=3, action="append", metavar=("NAME", "FIRST", "SECOND"),
+                    help="an agreement study: its name, first-pass and blind second-pass JSONL "
+                         "(repeatable; default: the project's rounds in annotations/agreement/)")
     st.add_argument("--readme", default="annotations/README.md", help="README to update, or - for none")
     st.set_defaults(func=cmd_stats)
     return parser

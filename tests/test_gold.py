@@ -1,5 +1,7 @@
-"""The gold corpus: files validate, the split is by whole documents."""
+"""The gold corpus: files validate, the split is by whole documents and can choose
+models (enough dev and test reports, test places unseen in train, every level)."""
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -11,9 +13,46 @@ ROOT = Path(__file__).resolve().parent.parent
 GOLD = sorted((ROOT / "annotations" / "gold").glob("*.jsonl"))
 SPLITS = ROOT / "annotations" / "splits.json"
 
+# Place and level of every report: seeds/SOURCES.tsv, and for the five seeds
+# (Beijing districts and the Beijing Economic-Technological Development Area) by hand.
+SEED_PLACES = {"000_a3783150aeff858a": ("石景山区", "district"),
+               "001_25f246a410c0d53a": ("东城区", "district"),
+               "002_8668c15d29c349c7": ("门头沟区", "district"),
+               "003_8de36d65d8a4f08f": ("通州区", "district"),
+               "004_751be6e086fe62a8": ("北京经济技术开发区", "district")}
+# The test documents of the first split stay test.
+FIRST_TEST = {"003_8de36d65d8a4f08f", "高阳县_2015_5204c138"}
+
+
+def _places() -> dict[str, tuple[str, str]]:
+    places = dict(SEED_PLACES)
+    with open(ROOT / "seeds" / "SOURCES.tsv", encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            places[row["file"].removesuffix(".txt")] = (row["place"], row["level"])
+    return places
+
 
 def test_there_is_gold_data():
     assert len(GOLD) >= 10
+
+
+def test_every_gold_report_is_a_seed_with_a_known_place():
+    places = _places()
+    for path in GOLD:
+        assert (ROOT / "seeds" / f"{path.stem}.txt").is_file(), f"{path.stem}: raw report not in seeds/"
+        assert path.stem in places, f"{path.stem}: no place/level (seeds/SOURCES.tsv)"
+
+
+def test_split_can_choose_models():
+    """dev >= 5 and test >= 6 whole reports; >= 4 test reports from places with no
+    report in train; every level in test; the first split's test documents stay test."""
+    splits, places = read_splits(SPLITS), _places()
+    assert len(splits["dev"]) >= 5 and len(splits["test"]) >= 6
+    train_places = {places[d][0] for d in splits["train"]}
+    unseen = [d for d in splits["test"] if places[d][0] not in train_places]
+    assert len(unseen) >= 4, unseen
+    assert {places[d][1] for d in splits["test"]} == {"national", "province", "city", "district"}
+    assert FIRST_TEST <= set(splits["test"])
 
 
 @pytest.mark.parametrize("path", GOLD, ids=lambda p: p.stem)
@@ -66,3 +105,32 @@ def test_gold_round_trips_losslessly(path):
     assert records_to_inline(inline_to_records(inline)) == inline  # inline -> JSONL -> inline
     assert doccano_to_records(records_to_doccano(records)) == records
     assert labelstudio_to_records(records_to_labelstudio(records)) == records
+
+
+def test_agreement_rounds_each_and_together(tmp_path):
+    from pipeline.annotations import write_records
+    from pipeline.corpus_stats import statistics_markdown
+
+    records = read_records(GOLD[0])[:5]
+    write_records(tmp_path / "a.jsonl", records)
+    md = statistics_markdown(ROOT / "annotations" / "gold", SPLITS,
+                             [("One", tmp_path / "a.jsonl", tmp_path / "a.jsonl"),
+                              ("Two", tmp_path / "a.jsonl", tmp_path / "a.jsonl"),
+                              ("Missing", tmp_path / "no.jsonl", tmp_path / "a.jsonl")])
+    assert "**One.** 5 paragraphs" in md and "**Two.** 5 paragraphs" in md
+    assert "**All rounds.** 10 paragraphs" in md and "Missing" not in md
+
+
+def test_readme_statistics_are_what_the_script_writes():
+    """annotations/README.md's tables are `scripts/annotate.py stats` output, not typed."""
+    import importlib.util
+
+    from pipeline.corpus_stats import BEGIN, END, statistics_markdown
+
+    spec = importlib.util.spec_from_file_location("annotate_script", ROOT / "scripts" / "annotate.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)  # type: ignore[union-attr]
+    rounds = [(n, ROOT / a, ROOT / b) for n, a, b in script.DEFAULT_ROUNDS]
+    readme = (ROOT / "annotations" / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index(BEGIN) + len(BEGIN):readme.index(END)].strip()
+    assert block == statistics_markdown(ROOT / "annotations" / "gold", SPLITS, rounds).strip()
