@@ -128,6 +128,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/second_pass.jsonl"),
     ("Round 2 (new kinds of text)", "annotations/agreement/round2_first_pass.jsonl",
      "annotations/agreement/round2_second_pass.jsonl"),
+    ("Round 3 (the other new reports)", "annotations/agreement/round3_first_pass.jsonl",
+     "annotations/agreement/round3_second_pass.jsonl"),
 ]
 
 
