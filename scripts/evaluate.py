@@ -1,108 +1,19 @@
 #!/usr/bin/env python
 """Score a model and the rule baseline on gold records: ``scripts/evaluate.py --data FILE.jsonl``.
 
-Entity-level precision, recall and F1 per label, micro and macro, computed by
-seqeval in strict IOB2 mode (see :mod:`pipeline.evaluation`). Any JSONL in the
-project's record format works; a record without ``meta.section`` has its
-section inferred from its text. Every false positive and false negative of
-both systems goes to the error file.
-
-Data whose labels are not the project's (a benchmark imported by
-``scripts/import_benchmark.py``) is scored the same way; the rule baseline,
-which predicts only the project's labels, is then shown as ``n/a``, and the
-data is checked against its own label set without the project's style rules.
-
-Exit status: 0 on success, 2 when the data file is malformed or has spans
-that cannot be scored (overlapping or out of range); annotation-style
-problems (e.g. punctuation at a span's edge) are only warned about.
+A shim: the command is ``govreport-ner evaluate`` (:mod:`pipeline.cli.evaluate`), with the
+same options; ``--help`` lists them.
 """
 
-from __future__ import annotations
-
-import argparse
 import sys
 from pathlib import Path
 
-from pipeline.annotations import AnnotationError, read_records, read_splits, validate_records
-from pipeline.evaluation import (
-    CANONICAL_DTYPE,
-    evaluate,
-    format_f1_comparison,
-    format_table,
-    project_labels,
-    write_json,
-)
-from pipeline.precision import PRECISIONS
+try:
+    import pipeline  # noqa: F401  (installed with `pip install -e .`)
+except ImportError:  # a checkout without the editable install
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, type=Path, nargs="+", help="gold records (JSONL files)")
-    parser.add_argument("--split", help="keep only the documents of this split (e.g. test)")
-    parser.add_argument("--splits", type=Path, default=Path("annotations/splits.json"),
-                        help="splits file for --split (default: annotations/splits.json)")
-    parser.add_argument("--model", default="none",
-                        help="trained model folder, or 'none' to score only the rule baseline")
-    parser.add_argument("--json", type=Path, help="write the scores here as JSON")
-    parser.add_argument("--errors", type=Path,
-                        help="error file (JSONL; default: outputs/evaluation/<data>.errors.jsonl)")
-    parser.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch")
-    parser.add_argument("--dtype", choices=PRECISIONS, default=CANONICAL_DTYPE,
-                        help="inference precision of the model (default %(default)s, the precision of "
-                             "published scores, the same on every CPU; auto: what this CPU runs by default)")
-    parser.add_argument("--compare-dtypes", metavar="LIST",
-                        help="also score the model in these precisions (comma-separated, e.g. "
-                             "bfloat16,int8) and print their F1 beside --dtype's")
-    args = parser.parse_args(argv)
-    compare = [d.strip() for d in (args.compare_dtypes or "").split(",") if d.strip()]
-    if any(d not in PRECISIONS for d in compare):
-        parser.error(f"--compare-dtypes: each must be one of {', '.join(PRECISIONS)}")
-
-    try:
-        records = [r for path in args.data for r in read_records(path, validate=False)]
-        if args.split:
-            docs = set(read_splits(args.splits).get(args.split, []))
-            if not docs:
-                print(f"error: {args.splits}: no split {args.split!r}", file=sys.stderr)
-                return 2
-            records = [r for r in records if r.doc_id in docs]
-    except AnnotationError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    name = args.split or args.data[0].stem
-    source = ", ".join(str(p) for p in args.data) if len(args.data) < 4 else f"{len(args.data)} files"
-    if project_labels(records):
-        problems = validate_records(records, source)
-    else:
-        labels = sorted({s.label for r in records for s in r.spans})
-        print(f"note: {source} has its own labels ({', '.join(labels)}): the rule baseline "
-              "(project labels only) is n/a, the project's style rules are not checked",
-              file=sys.stderr)
-        problems = validate_records(records, source, labels=labels, style_rules=False)
-    if problems:
-        print(f"warning: {len(problems)} annotation problem(s) in {source}, "
-              f"first: {problems[0]}", file=sys.stderr)
-    errors_path = args.errors or Path("outputs/evaluation") / f"{name}.errors.jsonl"
-
-    try:
-        result = evaluate(args.model, records, batch_size=args.batch_size,
-                          errors_path=errors_path, dtype=args.dtype)
-    except ValueError as err:  # spans that cannot be scored (overlaps, out of range)
-        print(f"error: {source}: {err}", file=sys.stderr)
-        return 2
-    print(format_table(result))
-    print(f"errors: {errors_path}")
-    if compare and result.get("dtype"):
-        runs = {args.dtype: result}
-        for dtype in compare:
-            runs[dtype] = evaluate(args.model, records, batch_size=args.batch_size, dtype=dtype)
-        print()
-        print(format_f1_comparison(runs, args.dtype))
-    if args.json:
-        write_json(args.json, result)
-        print(f"scores: {args.json}")
-    return 0
-
+from pipeline.cli.evaluate import main  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(main())

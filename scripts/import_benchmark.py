@@ -1,47 +1,19 @@
 #!/usr/bin/env python
-"""Import a public NER benchmark into the project's record format:
-``scripts/import_benchmark.py cluener ../shared/ner-benchmarks/cluener2020 --out runs/cluener``.
+"""Import a public NER benchmark: ``scripts/import_benchmark.py cluener SRC --out DIR``.
 
-Writes ``train.jsonl``, ``dev.jsonl``, ``splits.json`` and ``import_stats.json``
-under ``--out`` (see :mod:`pipeline.benchmarks`), and prints the ``--set``
-options that train on them with ``scripts/train.py``. Keep the output out of
-tracked folders (``runs/`` is ignored by git).
-
-Exit status: 0 on success, 2 when the input is malformed or missing.
+A shim: the command is ``govreport-ner import-benchmark`` (:mod:`pipeline.cli.import_benchmark`), with the
+same options; ``--help`` lists them.
 """
 
-from __future__ import annotations
-
-import argparse
-import json
 import sys
 from pathlib import Path
 
-from pipeline.annotations import AnnotationError
-from pipeline.benchmarks import CLUENER_LABELS, import_cluener
+try:
+    import pipeline  # noqa: F401  (installed with `pip install -e .`)
+except ImportError:  # a checkout without the editable install
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("benchmark", choices=["cluener"], help="which benchmark")
-    parser.add_argument("src", type=Path, help="folder with the benchmark's train.json and dev.json")
-    parser.add_argument("--out", type=Path, required=True, help="output folder (e.g. runs/cluener)")
-    args = parser.parse_args(argv)
-    try:
-        report = import_cluener(args.src, args.out)
-    except (OSError, ValueError, AnnotationError) as err:  # AnnotationError is a ValueError
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for split, stats in report.items():
-        print(f"{split}: {stats['records']} records, {stats['spans']} spans, "
-              f"{stats['dropped_overlapping']} nested span(s) dropped -> {args.out / (split + '.jsonl')}")
-    print(f"splits: {args.out / 'splits.json'}")
-    print("train with: scripts/train.py "
-          f"--set data_files='[\"{args.out}/*.jsonl\"]' --set splits_file='\"{args.out}/splits.json\"' "
-          f"--set labels='{json.dumps(list(CLUENER_LABELS))}' --set style_rules=false "
-          "--set section_context=false")
-    return 0
-
+from pipeline.cli.import_benchmark import main  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(main())

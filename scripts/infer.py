@@ -1,87 +1,19 @@
 #!/usr/bin/env python
 """Extract entities from raw report files: ``scripts/infer.py INPUT... --out DIR``.
 
-INPUT: report files (any supported encoding), folders (``*.txt`` found
-recursively) or globs. Writes ``entities.jsonl``, ``entities.csv``,
-``targets.csv``, ``targets.parquet``, ``summary.html``, ``html/<doc_id>.html``
-and ``errors.jsonl`` under ``--out``; see :mod:`pipeline.inference`. A re-run
-skips finished reports.
-
-``--engine ray`` runs the prediction on Ray Data workers (the optional extra
-``pip install -e '.[ray]'``): a local Ray on this machine, or the cluster at
-``--address``; the outputs are the same files, byte for byte.
-
-Exit status: 0 when every input was processed, 1 when any input failed (each
-failure is printed with its file name and reason; the others are still
-processed), 2 for bad arguments or a model folder that cannot be loaded.
+A shim: the command is ``govreport-ner infer`` (:mod:`pipeline.cli.infer`), with the
+same options; ``--help`` lists them.
 """
 
-from __future__ import annotations
-
-import argparse
 import sys
 from pathlib import Path
 
-from pipeline.encoders import ModelLoadError
-from pipeline.inference import ENGINES, RayOptions, run
+try:
+    import pipeline  # noqa: F401  (installed with `pip install -e .`)
+except ImportError:  # a checkout without the editable install
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "govreport-ner"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="report file, folder or glob")
-    parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--model", default=None,
-                        help=f"trained model folder, or 'none' for the rule baseline "
-                             f"(default: {DEFAULT_MODEL} if it exists, else the rule baseline)")
-    parser.add_argument("--batch-size", type=int, default=8,
-                        help="Ray engine: reports per worker call (default: 8); the local engine "
-                             "runs one report at a time")
-    parser.add_argument("--force", action="store_true", help="redo reports already finished")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    ray = parser.add_argument_group("Ray engine")
-    ray.add_argument("--engine", choices=ENGINES, default="local",
-                     help="where the model runs: this process (default) or Ray Data workers")
-    ray.add_argument("--address", default=None,
-                     help="Ray cluster to join ('auto', 'ray://HOST:10001'); "
-                          "default: start a local Ray on this machine")
-    ray.add_argument("--num-workers", type=int, default=None,
-                     help="model replicas (default: cluster CPUs / --cpus-per-worker)")
-    ray.add_argument("--cpus-per-worker", type=int, default=1,
-                     help="CPUs (and torch threads) per worker (default: 1)")
-    args = parser.parse_args(argv)
-    if args.batch_size < 1:
-        parser.error("--batch-size must be at least 1")
-    if args.engine != "ray" and (args.address or args.num_workers is not None):
-        parser.error("--address and --num-workers need --engine ray")
-    if (args.num_workers is not None and args.num_workers < 1) or args.cpus_per_worker < 1:
-        parser.error("--num-workers and --cpus-per-worker must be at least 1")
-
-    if args.model is None:
-        model = DEFAULT_MODEL if (DEFAULT_MODEL / "config.cfg").is_file() else None
-        if model is None:
-            print("no trained model found, using the rule baseline", file=sys.stderr)
-    elif args.model.lower() == "none":
-        model = None
-    else:
-        model = Path(args.model)
-        if not model.is_dir():
-            parser.error(f"--model {args.model}: no such folder")
-
-    try:
-        summary = run(args.inputs, args.out, model_dir=model, batch_size=args.batch_size,
-                      force=args.force, progress=not args.no_progress, engine=args.engine,
-                      ray_options=RayOptions(args.address, args.num_workers, args.cpus_per_worker))
-    except ModelLoadError as err:
-        print(f"error: cannot load the model: {err}", file=sys.stderr)
-        return 2
-    except ImportError as err:  # the ray extra is missing
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(summary)
-    return 0 if summary.ok else 1
-
+from pipeline.cli.infer import main  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,14 +1,19 @@
 #!/usr/bin/env python
 """Fine-tune the govreport_ner component; see ``python scripts/train.py --help``.
 
-Example::
-
-    python scripts/train.py --config pipeline/configs/train.toml --set scheme=char --set output_dir=models/ner-char
+A shim: the command is ``govreport-ner train`` (:mod:`pipeline.cli.train`), with the
+same options; ``--help`` lists them.
 """
 
 import sys
+from pathlib import Path
 
-from pipeline.training import main
+try:
+    import pipeline  # noqa: F401  (installed with `pip install -e .`)
+except ImportError:  # a checkout without the editable install
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pipeline.cli.train import main  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -13,7 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.annotations import (
+from pipeline.annotation.dataset import load_dataset
+from pipeline.annotation.jsonl import read_records, validate_file, write_records
+from pipeline.annotation.schema import (
     LABELS,
     SECTIONS,
     AnnotationError,
@@ -21,15 +23,11 @@ from pipeline.annotations import (
     Problem,
     Record,
     Span,
-    boundary_problem,
     default_doc_id,
-    load_dataset,
-    read_records,
-    validate_file,
-    validate_records,
-    write_atomic,
-    write_records,
 )
+from pipeline.annotation.style import boundary_problem
+from pipeline.annotation.validate import validate_records
+from pipeline.files import write_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 

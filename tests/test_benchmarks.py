@@ -14,16 +14,16 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from ner_tiny import save_tiny_base  # noqa: E402
 
-from pipeline.annotations import (  # noqa: E402
-    LABELS,
-    AnnotationError,
-    Record,
-    Span,
-    load_dataset,
-    read_records,
-    validate_records,
-)
-from pipeline.benchmarks import CLUENER_LABELS, ImportStats, import_cluener, read_cluener  # noqa: E402
+from pipeline.annotation.dataset import load_dataset
+from pipeline.annotation.jsonl import read_records
+from pipeline.annotation.schema import LABELS, AnnotationError, Record, Span
+from pipeline.annotation.validate import validate_records
+from pipeline.annotation.benchmarks import (
+    CLUENER_LABELS,
+    ImportStats,
+    import_cluener,
+    read_cluener,
+)  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,8 +134,9 @@ def test_train_and_evaluate_with_the_benchmark_labels(tmp_path: Path) -> None:
     pipeline has them, and evaluation scores it with the baseline n/a."""
     import spacy
 
-    from pipeline.evaluation import evaluate, format_table
-    from pipeline.training import load_config, train
+    from pipeline.evaluation.report import format_table
+    from pipeline.evaluation.systems import evaluate
+    from pipeline.model.training import load_config, train
 
     src = tmp_path / "cluener2020"
     write_sample(src, "train.json")

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from seqeval.metrics.sequence_labeling import get_entities
 
-from pipeline.annotations import LABELS, SECTIONS, AnnotationError, Link, Record, Span, write_records
-from pipeline.convert import (
+from pipeline.annotation.jsonl import write_records
+from pipeline.annotation.schema import LABELS, SECTIONS, AnnotationError, Link, Record, Span
+from pipeline.annotation.convert import (
     doccano_to_records,
     docbin_to_records,
     inline_to_records,

@@ -1,4 +1,4 @@
-"""The Ray engine (``pipeline.distributed``): same outputs as the local runner.
+"""The Ray engine (``pipeline.runner.ray``): same outputs as the local runner.
 
 Skipped only when the optional extra ``.[ray]`` is not installed (``make test``
 installs it).
@@ -14,8 +14,10 @@ import spacy
 
 pytest.importorskip("ray.data", reason="the optional extra .[ray] is not installed")
 
-from pipeline.distributed import ReportPredictor  # noqa: E402
-from pipeline.inference import RayOptions, run  # noqa: E402
+import ray.data  # noqa: E402
+
+from pipeline.runner.ray import RayOptions, ReportPredictor  # noqa: E402
+from pipeline.runner.run import run  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
@@ -54,8 +56,12 @@ def _files(root: Path) -> dict[str, bytes]:
 def test_ray_with_two_workers_writes_the_local_bytes(tiny_model: Path, inputs: Path,
                                                      tmp_path: Path) -> None:
     local = run([inputs], tmp_path / "local", model_dir=tiny_model, batch_size=3, progress=False)
+    context = ray.data.DataContext.get_current()
+    context.enable_progress_bars = True  # the user's setting
     remote = run([inputs], tmp_path / "ray", model_dir=tiny_model, batch_size=1, progress=False,
                  engine="ray", ray_options=RayOptions(num_workers=2))
+    # The engine turns Ray Data's bars off for its run only (process-global settings).
+    assert ray.data.DataContext.get_current().enable_progress_bars is True
 
     assert sorted(remote.processed) == sorted(local.processed) and len(local.processed) == 4
     # The bad file is reported, by name, and the others are all there.

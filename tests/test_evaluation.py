@@ -11,18 +11,14 @@ import pytest
 import spacy
 from spacy.language import Language
 
-from pipeline import evaluation
-from pipeline.annotations import Record, Span, write_records
-from pipeline.docs import set_entities
-from pipeline.evaluation import (
-    SCHEME,
-    char_tags,
-    errors,
-    evaluate,
-    format_table,
-    score,
-    write_json,
-)
+from pipeline.evaluation import systems as evaluation
+from pipeline.annotation.jsonl import write_records
+from pipeline.annotation.schema import Record, Span
+from pipeline.text.docs import set_entities
+from pipeline.annotation.scores import SCHEME, char_tags, score
+from pipeline.evaluation.errors import errors
+from pipeline.evaluation.report import format_table, write_json
+from pipeline.evaluation.systems import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -154,7 +150,7 @@ def test_label_and_boundary_wrong_together() -> None:
 
 
 def test_with_sections_keeps_given_sections_and_infers_missing_ones() -> None:
-    from pipeline.structure import infer_section
+    from pipeline.text.structure import infer_section
 
     text = "2024年主要预期目标是：地区生产总值增长6%左右。"
     given = Record(id="a#0", text=text, meta={"section": "review"})
@@ -215,8 +211,8 @@ def gold_records() -> list[Record]:
 @pytest.fixture
 def stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Rules and section inference replaced; returns the texts whose section was inferred."""
-    import pipeline.rules
-    import pipeline.structure
+    import pipeline.model.rules
+    import pipeline.text.structure
 
     inferred: list[str] = []
 
@@ -225,8 +221,8 @@ def stand_ins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return "review"
 
     FakeRules.calls = []
-    monkeypatch.setattr(pipeline.rules, "RuleBaseline", FakeRules)
-    monkeypatch.setattr(pipeline.structure, "infer_section", infer_section)
+    monkeypatch.setattr(pipeline.model.rules, "RuleBaseline", FakeRules)
+    monkeypatch.setattr(pipeline.text.structure, "infer_section", infer_section)
     return inferred
 
 
@@ -307,7 +303,7 @@ def test_evaluate_a_saved_model_folder(gold_records: list[Record], tmp_path: Pat
     sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
     from ner_tiny import save_tiny_base
 
-    import pipeline.ner  # noqa: F401  (registers govreport_ner)
+    import pipeline.model.ner  # noqa: F401  (registers govreport_ner)
 
     nlp = spacy.blank("zh")
     nlp.add_pipe("govreport_ner", config={"base_model": str(save_tiny_base(tmp_path / "base")),
@@ -335,8 +331,8 @@ def test_scores_are_computed_in_the_canonical_precision_whatever_the_model_says(
     sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
     from ner_tiny import save_tiny_base
 
-    import pipeline.ner  # noqa: F401  (registers govreport_ner)
-    from pipeline.evaluation import CANONICAL_DTYPE
+    import pipeline.model.ner  # noqa: F401  (registers govreport_ner)
+    from pipeline.evaluation.systems import CANONICAL_DTYPE
 
     nlp = spacy.blank("zh")
     nlp.add_pipe("govreport_ner", config={"base_model": str(save_tiny_base(tmp_path / "base")),

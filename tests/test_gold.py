@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.annotations import read_records, read_splits, validate_file
-from pipeline.corpus_stats import agreement_table, split_table
+from pipeline.annotation.jsonl import read_records, read_splits, validate_file
+from pipeline.annotation.stats import agreement_table, split_table
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = sorted((ROOT / "annotations" / "gold").glob("*.jsonl"))
@@ -96,8 +96,14 @@ def test_statistics_tables_count_what_is_there(tmp_path):
 
 @pytest.mark.parametrize("path", GOLD, ids=lambda p: p.stem)
 def test_gold_round_trips_losslessly(path):
-    from pipeline.convert import (doccano_to_records, inline_to_records, labelstudio_to_records,
-                                  records_to_doccano, records_to_inline, records_to_labelstudio)
+    from pipeline.annotation.convert import (
+        doccano_to_records,
+        inline_to_records,
+        labelstudio_to_records,
+        records_to_doccano,
+        records_to_inline,
+        records_to_labelstudio,
+    )
 
     records = read_records(path)
     inline = records_to_inline(records)
@@ -108,8 +114,8 @@ def test_gold_round_trips_losslessly(path):
 
 
 def test_agreement_rounds_each_and_together(tmp_path):
-    from pipeline.annotations import write_records
-    from pipeline.corpus_stats import statistics_markdown
+    from pipeline.annotation.jsonl import write_records
+    from pipeline.annotation.stats import statistics_markdown
 
     records = read_records(GOLD[0])[:5]
     write_records(tmp_path / "a.jsonl", records)
@@ -125,7 +131,7 @@ def test_readme_statistics_are_what_the_script_writes():
     """annotations/README.md's tables are `scripts/annotate.py stats` output, not typed."""
     import importlib.util
 
-    from pipeline.corpus_stats import BEGIN, END, statistics_markdown
+    from pipeline.annotation.stats import BEGIN, END, statistics_markdown
 
     spec = importlib.util.spec_from_file_location("annotate_script", ROOT / "scripts" / "annotate.py")
     script = importlib.util.module_from_spec(spec)

@@ -18,17 +18,14 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from pipeline import inference
-from pipeline.annotations import read_records
-from pipeline.docs import make_char_doc, set_alignment, set_entities, set_paragraphs
-from pipeline.inference import (
-    ENTITIES_CSV,
-    ENTITIES_JSONL,
-    ERRORS_JSONL,
-    find_reports,
-    records_for_report,
-    run,
-)
+from pipeline.runner import inputs, outputs, run as run_module
+from pipeline.annotation.jsonl import read_records
+from pipeline.text.docs import make_char_doc, set_alignment, set_entities, set_paragraphs
+from pipeline.runner.inputs import find_reports
+from pipeline.runner.outputs import ENTITIES_CSV, ENTITIES_JSONL, ERRORS_JSONL
+from pipeline.runner.records import records_for_report
+from pipeline.runner.run import run
+from pipeline.text.reading import decode_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,7 +129,7 @@ def test_run_writes_all_outputs_and_reports_bad_files(reports: Path, tmp_path: P
 
     assert not summary.ok
     assert sorted(summary.processed) == sorted(
-        inference._source(reports / p) for p in ("good1.txt", "sub/good2.txt", "gbk.txt"))
+        inputs._source(reports / p) for p in ("good1.txt", "sub/good2.txt", "gbk.txt"))
     assert [Path(f.source).name for f in summary.failures] == ["binary.txt"]
     assert "binary" in summary.failures[0].reason
     assert "binary.txt" in str(summary) and "FAILED" in str(summary)
@@ -146,7 +143,7 @@ def test_run_writes_all_outputs_and_reports_bad_files(reports: Path, tmp_path: P
     gbk = records[0]
     assert [gbk.span_text(s) for s in gbk.spans] == ["9.1%"]
     for r in records:  # raw offsets of every span point at the same text in the raw file
-        raw = inference.decode_bytes(Path(r.meta["source"]).read_bytes())[0]
+        raw = decode_bytes(Path(r.meta["source"]).read_bytes())[0]
         for span, (rs, re_) in zip(r.spans, r.meta.get("raw_spans", [])):
             assert raw[rs:re_] == r.span_text(span)
 
@@ -196,21 +193,21 @@ def test_crash_leftovers_are_completed_with_every_report_once(reports: Path, tmp
 def test_kill_before_the_manifest_redoes_that_report(
         reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "out"
-    real_write = inference.write_atomic
+    real_write = outputs.write_atomic
     written = []
 
     def dying_write(path, data):  # noqa: ANN001, ANN202
-        if str(path).endswith(inference.MANIFEST_SUFFIX) and written:
+        if str(path).endswith(outputs.MANIFEST_SUFFIX) and written:
             raise KeyboardInterrupt  # killed after the 1st report, mid-2nd
         real_write(path, data)
-        if str(path).endswith(inference.MANIFEST_SUFFIX):
+        if str(path).endswith(outputs.MANIFEST_SUFFIX):
             written.append(path)
 
-    monkeypatch.setattr(inference, "write_atomic", dying_write)
+    monkeypatch.setattr(outputs, "write_atomic", dying_write)
     with pytest.raises(KeyboardInterrupt):
         run([reports], out, nlp=stand_in(), progress=False)
     assert not (out / ENTITIES_JSONL).exists()  # combined files never half written
-    monkeypatch.setattr(inference, "write_atomic", real_write)
+    monkeypatch.setattr(outputs, "write_atomic", real_write)
 
     summary = run([reports], out, nlp=stand_in(), progress=False)
     assert len(summary.processed) == 2 and len(summary.skipped) == 1
@@ -268,14 +265,15 @@ def test_inputs_files_globs_and_duplicate_stems(tmp_path: Path) -> None:
 def test_cli_exit_status_and_default_model(
         reports: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    import pipeline.build
+    import pipeline.cli.infer
+    import pipeline.model.build
 
     spec = importlib.util.spec_from_file_location("infer_script", ROOT / "scripts" / "infer.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)  # type: ignore[union-attr]
-    monkeypatch.setattr(script, "DEFAULT_MODEL", tmp_path / "no-model")
+    monkeypatch.setattr(pipeline.cli.infer, "DEFAULT_MODEL", tmp_path / "no-model")
     loaded_with = []
-    monkeypatch.setattr(pipeline.build, "load_pipeline",
+    monkeypatch.setattr(pipeline.model.build, "load_pipeline",
                         lambda model_dir: loaded_with.append(model_dir) or stand_in())
 
     rc = script.main([str(reports), "--out", str(tmp_path / "out"), "--no-progress"])
@@ -317,7 +315,7 @@ def test_trained_model_folder_through_the_real_loader(tmp_path: Path) -> None:
     sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
     from ner_tiny import save_tiny_base
 
-    import pipeline.ner  # noqa: F401  (registers govreport_ner)
+    import pipeline.model.ner  # noqa: F401  (registers govreport_ner)
 
     nlp = spacy.blank("zh")
     nlp.add_pipe("govreport_ner", config={"base_model": str(save_tiny_base(tmp_path / "base")),
@@ -386,13 +384,13 @@ def test_progress_moves_inside_a_long_report_and_per_report(tmp_path: Path, monk
     (tmp_path / "in" / "b_short.txt").write_text(GOOD_1, encoding="utf-8")
 
     positions: list[tuple[int, int]] = []  # (bar position, finished reports) at each update
-    real_move = inference.Progress._move_to
+    real_move = run_module.Progress._move_to
 
     def spy(self, chars):
         real_move(self, chars)
         positions.append((self.bar.n, self.finished_reports))
 
-    monkeypatch.setattr(inference.Progress, "_move_to", spy)
+    monkeypatch.setattr(run_module.Progress, "_move_to", spy)
     fake = _FakeTTY()
     monkeypatch.setattr(sys, "stderr", fake)
     summary = run([tmp_path / "in"], tmp_path / "out", nlp=nlp, progress=True)

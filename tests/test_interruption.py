@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.annotations import read_records
-from pipeline.inference import ENTITIES_CSV, ENTITIES_JSONL, ERRORS_JSONL, MANIFEST_SUFFIX
+from pipeline.annotation.jsonl import read_records
+from pipeline.runner.outputs import ENTITIES_CSV, ENTITIES_JSONL, ERRORS_JSONL, MANIFEST_SUFFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 N_REPORTS = 6

@@ -10,12 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import spacy
 
-from pipeline.annotations import read_records, read_splits
-from pipeline.convert import inline_to_records
-from pipeline.docs import make_char_doc, set_entities, set_paragraphs
-from pipeline.linking import LINKS_KEY, link_accuracy, link_spans
+from pipeline.annotation.jsonl import read_records, read_splits
+from pipeline.annotation.convert import inline_to_records
+from pipeline.tables.linking import link_accuracy, link_spans
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = ROOT / "annotations" / "gold"
@@ -105,30 +103,23 @@ def test_span_order_does_not_matter():
                   for lk in links) == sorted(CASES[3][1])
 
 
-def test_component_stores_links_over_the_entity_group():
-    nlp = spacy.blank("xx")
-    nlp.add_pipe("govreport_linker")
-    a = _record(CASES[0][0])
-    b = _record(CASES[2][0])
-    text = a.text + "\n" + b.text
-    doc = make_char_doc(nlp.vocab, text)
-    set_paragraphs(doc, [(0, len(a.text), "plan"), (len(a.text) + 1, len(text), "review")])
-    off = len(a.text) + 1
-    set_entities(doc, [(s.start, s.end, s.label, None) for s in a.spans]
-                 + [(s.start + off, s.end + off, s.label, None) for s in b.spans])
-    doc = nlp.get_pipe("govreport_linker")(doc)
-    ents = doc.spans["entities"]
-    pairs = sorted(f"{ents[h].text} <- {ents[t].text}" for h, t in doc.user_data[LINKS_KEY])
-    assert pairs == sorted(CASES[0][1] + CASES[2][1])
-
-
 def _gold_test_records():
     ids = read_splits(ROOT / "annotations" / "splits.json")["test"]
     return [r for d in ids for r in read_records(GOLD / f"{d}.jsonl") if r.links]
 
 
-def test_gold_links_exist_for_every_document():
-    docs = {p.stem: sum(len(r.links) for r in read_records(p)) for p in sorted(GOLD.glob("*.jsonl"))}
+# The first 11 gold reports carry gold links; the 33 of gold ×4 have spans only so far
+# (their links are still to be annotated).
+LINKED_DOCS = {"000_a3783150aeff858a", "001_25f246a410c0d53a", "002_8668c15d29c349c7",
+               "003_8de36d65d8a4f08f", "004_751be6e086fe62a8", "保定市_2021_77b1b663",
+               "全国_2021_5bd07fc4", "易县_2018_1f86f9aa", "河北省_2017_23b5e5ac",
+               "清苑区_2024_58a1411e", "高阳县_2015_5204c138"}
+
+
+def test_gold_links_exist_for_every_linked_document():
+    docs = {p.stem: sum(len(r.links) for r in read_records(p)) for p in sorted(GOLD.glob("*.jsonl"))
+            if p.stem in LINKED_DOCS}
+    assert set(docs) == LINKED_DOCS
     missing = [d for d, n in docs.items() if n == 0]
     assert not missing, f"documents without gold links: {missing}"
     assert sum(docs.values()) >= 150

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.metadata import place_unit, report_metadata
-from pipeline.normalize import normalize
-from pipeline.reading import read_report
+from pipeline.tables.metadata import place_unit, report_metadata
+from pipeline.text.normalize import normalize
+from pipeline.text.reading import read_report
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"

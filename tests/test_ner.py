@@ -17,16 +17,11 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from ner_tiny import SAMPLE, save_tiny_base, tiny_tokenizer  # noqa: E402
 
-from pipeline.annotations import Record  # noqa: E402
-from pipeline.docs import make_char_doc, set_paragraphs  # noqa: E402
-from pipeline.ner import (  # noqa: E402
-    SECTION_MARKERS,
-    ModelNotReady,
-    TransformerNER,
-    predict_records,
-)
-from pipeline import precision  # noqa: E402
-from pipeline.tokenization import (  # noqa: E402
+from pipeline.annotation.schema import Record  # noqa: E402
+from pipeline.text.docs import make_char_doc, set_paragraphs  # noqa: E402
+from pipeline.model.ner import SECTION_MARKERS, ModelNotReady, TransformerNER, predict_records
+from pipeline.model import precision  # noqa: E402
+from pipeline.model.tokenization import (
     CharVocab,
     bio_labels,
     encode,

@@ -4,9 +4,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.charsets import is_common, is_report_char
-from pipeline.normalize import REPLACEMENT, NormalizeConfig, normalize, to_simplified
-from pipeline.reading import read_report
+from pipeline.text.charsets import is_common, is_report_char
+from pipeline.text.normalize import REPLACEMENT, NormalizeConfig, normalize, to_simplified
+from pipeline.text.reading import read_report
 
 ONLY = {name: False for name in NormalizeConfig().to_dict()}
 

@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.reading import ReportReadError, decode_bytes, read_report
+from pipeline.text.reading import ReportReadError, decode_bytes, read_report
 
 TEXT = "2021年北京市石景山区政府工作报告：地区生产总值增长6%左右，请予审议。"
 TRADITIONAL = "石景山區政府工作報告，請予審議，地區生產總值增長百分之六。"

@@ -26,11 +26,13 @@ import spacy
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from ner_tiny import tiny_pipeline  # noqa: E402
 
-from pipeline.annotations import read_records  # noqa: E402
-from pipeline.build import load_pipeline, rule_pipeline  # noqa: E402
-from pipeline.encoders import ModelLoadError  # noqa: E402
-from pipeline.inference import ENTITIES_CSV, ENTITIES_JSONL, ERRORS_JSONL, decode_bytes, run  # noqa: E402
-from pipeline.normalize import normalize  # noqa: E402
+from pipeline.annotation.jsonl import read_records  # noqa: E402
+from pipeline.model.build import load_pipeline, rule_pipeline  # noqa: E402
+from pipeline.model.encoders.loading import ModelLoadError  # noqa: E402
+from pipeline.runner.outputs import ENTITIES_CSV, ENTITIES_JSONL, ERRORS_JSONL  # noqa: E402
+from pipeline.runner.run import run  # noqa: E402
+from pipeline.text.reading import decode_bytes  # noqa: E402
+from pipeline.text.normalize import normalize  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.rules import CHANGE_WORDS, METRIC_LEXICON, RuleBaseline, sentence_bounds
+from pipeline.model.rules import CHANGE_WORDS, METRIC_LEXICON, RuleBaseline
+from pipeline.text.structure import split_sentences
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 # 000 and 001 are traditional Chinese and damaged: they need normalization first.
@@ -254,9 +255,9 @@ def test_capacity_inside_project_name_is_not_a_quantity(rb):
     assert ("增长10%", "TARGET") in got
 
 
-def test_sentence_bounds():
-    assert sentence_bounds("甲。乙；丙\n丁") == [(0, 1), (2, 3), (4, 5), (6, 7)]
-    assert sentence_bounds("。。") == []
+def test_clauses_without_end_marks():
+    assert split_sentences("甲。乙；丙\n丁", marks=False) == [(0, 1), (2, 3), (4, 5), (6, 7)]
+    assert split_sentences("。。", marks=False) == []
 
 
 def test_unknown_section_rejected(rb):

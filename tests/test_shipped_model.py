@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import load_pipeline
-from pipeline.reading import read_report
+from pipeline.model.build import load_pipeline
+from pipeline.text.reading import read_report
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "govreport-ner"
@@ -73,8 +73,9 @@ def test_readme_table_is_what_evaluate_prints(nlp):
     """The README's test-split table is the output of scripts/evaluate.py."""
     import re
 
-    from pipeline.annotations import read_records, read_splits
-    from pipeline.evaluation import evaluate, format_table
+    from pipeline.annotation.jsonl import read_records, read_splits
+    from pipeline.evaluation.report import format_table
+    from pipeline.evaluation.systems import evaluate
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = re.search(r"```\n(Scores: seqeval strict IOB2.*?)\n```", readme, re.DOTALL)

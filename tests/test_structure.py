@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.build import blank_pipeline
-from pipeline.normalize import normalize
-from pipeline.reading import read_report
-from pipeline.structure import infer_section, split_paragraphs, split_sentences
+from pipeline.model.build import blank_pipeline
+from pipeline.text.normalize import normalize
+from pipeline.text.reading import read_report
+from pipeline.text.structure import infer_section, split_paragraphs, split_sentences
 
 FIXTURE = Path(__file__).parent / "fixtures" / "section_headings.tsv"
 

@@ -23,20 +23,19 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.annotations import Record, Span, read_records
-from pipeline.normalize import normalize
-from pipeline.reading import read_report
-from pipeline.structure import split_paragraphs
-from pipeline.linking import link_spans
-from pipeline.targets import (
+from pipeline.annotation.jsonl import read_records
+from pipeline.annotation.schema import Record, Span
+from pipeline.text.normalize import normalize
+from pipeline.text.reading import read_report
+from pipeline.text.structure import split_paragraphs
+from pipeline.tables.linking import link_spans
+from pipeline.tables.summary import format_number, render_summary, shown_value
+from pipeline.tables.targets import (
     TARGET_COLUMNS,
     csv_text,
     evaluate_rows,
-    format_number,
     metric_group,
-    render_summary,
     rows_from_records,
-    shown_value,
     write_parquet,
 )
 
@@ -409,8 +408,9 @@ REPORT = ("2020年唐县政府工作报告\n一、2019年工作回顾\n全县地
 
 
 def test_runner_writes_targets_and_summary(tmp_path):
-    from pipeline.build import rule_pipeline
-    from pipeline.inference import SUMMARY_HTML, TARGETS_CSV, TARGETS_PARQUET, run
+    from pipeline.model.build import rule_pipeline
+    from pipeline.runner.outputs import SUMMARY_HTML, TARGETS_CSV, TARGETS_PARQUET
+    from pipeline.runner.run import run
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "唐县_2020.txt").write_text(REPORT, encoding="utf-8")
@@ -437,13 +437,10 @@ def test_runner_writes_targets_and_summary(tmp_path):
     assert (out / TARGETS_CSV).read_bytes() == before
 
 
-def test_runner_takes_links_from_the_linker_component():
-    from pipeline.build import rule_pipeline
-    from pipeline.inference import records_for_report
+def test_runner_links_each_paragraph_with_the_linker():
+    from pipeline.model.build import rule_pipeline
+    from pipeline.runner.records import records_for_report
 
-    nlp = rule_pipeline()
-    plain = records_for_report(nlp, Path("唐县_2020.txt"), REPORT)
-    nlp.add_pipe("govreport_linker")
-    linked = records_for_report(nlp, Path("唐县_2020.txt"), REPORT)
-    assert [r.links for r in linked] == [r.links for r in plain]
-    assert sum(len(r.links) for r in linked) >= 4
+    records = records_for_report(rule_pipeline(), Path("唐县_2020.txt"), REPORT)
+    assert [r.links for r in records] == [link_spans(r.text, r.spans) for r in records]
+    assert sum(len(r.links) for r in records) >= 4

@@ -15,19 +15,21 @@ import spacy
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from ner_tiny import save_tiny_base  # noqa: E402
 
-from pipeline.annotations import Record, Span, load_dataset, write_records  # noqa: E402
-from pipeline.docs import make_char_doc, set_paragraphs  # noqa: E402
-from pipeline.tokenization import tags_to_spans  # noqa: E402
-from pipeline.training import (  # noqa: E402
+from pipeline.annotation.dataset import load_dataset  # noqa: E402
+from pipeline.annotation.jsonl import write_records  # noqa: E402
+from pipeline.annotation.schema import Record, Span  # noqa: E402
+from pipeline.text.docs import make_char_doc, set_paragraphs  # noqa: E402
+from pipeline.model.tokenization import tags_to_spans  # noqa: E402
+from pipeline.model.training import (
     IGNORE,
     TrainConfig,
     load_config,
-    main,
     make_features,
     make_nlp,
     save_config,
     train,
 )
+from pipeline.cli.train import main  # noqa: E402
 
 METRICS = ["地区生产总值", "一般公共预算收入", "城镇登记失业率", "居民人均可支配收入", "社会消费品零售额"]
 AMOUNTS = ["830亿元", "增长2.8%", "增长6%左右", "控制在4.5%以内", "达1717家"]
@@ -110,7 +112,7 @@ def test_help_lists_config_keys(capsys):
 @pytest.mark.parametrize("scheme", ["char", "subword"])
 def test_features_use_the_component_windows_and_alignment(corpus, scheme):
     cfg = _cfg(corpus, "unused", scheme=scheme, max_length=16, stride=4)
-    nlp = make_nlp(cfg)
+    nlp = make_nlp()
     ner = nlp.add_pipe("govreport_ner", config={"base_model": cfg.base_model, "scheme": scheme,
                                                 "max_length": 16, "stride": 4, "dtype": "float32"})
     nlp.initialize()
@@ -178,7 +180,7 @@ def test_early_stopping_keeps_the_best_epoch_and_silver_skips_held_out_docs(corp
     assert len(log) == 2  # lr 0: no gain after epoch 1, patience 1
     assert summary["best_epoch"] == 1 and log[0]["best"] and not log[1]["best"]
     gold_only = train(_cfg(corpus, "stop-gold", epochs=1, lr=0.0))
-    nlp = make_nlp(cfg)
+    nlp = make_nlp()
     ner = nlp.add_pipe("govreport_ner", config={"base_model": cfg.base_model, "scheme": "char",
                                                 "max_length": 24, "stride": 6, "dtype": "float32"})
     nlp.initialize()

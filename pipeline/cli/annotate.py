@@ -1,0 +1,187 @@
+"""Annotation tools: validate annotation files and convert between formats.
+
+Usage (from the repository root; ``govreport-ner annotate`` is the same command)::
+
+    python scripts/annotate.py validate annotations/gold.jsonl [more files...]
+    python scripts/annotate.py validate --format inline annotations/batch1.txt
+    python scripts/annotate.py convert --from inline --to jsonl batch1.txt batch1.jsonl
+    python scripts/annotate.py convert --from jsonl --to docbin gold.jsonl gold.spacy
+
+Exit status: 0 on success, 1 when a file has problems (each printed as
+``file:line: [record id] reason`` on stderr), 2 on a usage error.
+Outputs are written atomically: on any error nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.annotation.convert import FORMATS, READABLE, read_as, write_as
+from pipeline.annotation.jsonl import validate_file
+from pipeline.annotation.schema import AnnotationError, Problem
+from pipeline.annotation.validate import validate_records
+
+# File suffix -> format, used when --format/--from is not given.
+SUFFIX_FORMATS = {
+    ".jsonl": "jsonl", ".inline": "inline", ".txt": "inline", ".conll": "conll",
+    ".spacy": "docbin", ".docbin": "docbin", ".json": "labelstudio",
+}
+
+
+def _guess_format(path: str) -> str:
+    fmt = SUFFIX_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise SystemExit(f"annotate: cannot tell the format of {path}; pass --format")
+    return fmt
+
+
+def _problems_of(path: str, fmt: str) -> list[Problem]:
+    """Problems of a non-JSONL file: its parse error, else its records' problems."""
+    try:
+        records = read_as(path, fmt, validate=False)
+    except AnnotationError as e:
+        return [Problem(e.file or path, e.line, e.record_id, e.reason)]
+    except OSError as e:
+        return [Problem(path, None, None, e.strerror or str(e))]
+    return validate_records(records, path)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Validate each file; print every problem; non-zero when there is any."""
+    problems: list[Problem] = []
+    jsonl = [f for f in args.files if (args.format or _guess_format(f)) == "jsonl"]
+    if jsonl:  # together, so that duplicate ids across files are found
+        problems += validate_file(*jsonl)
+    for f in args.files:
+        fmt = args.format or _guess_format(f)
+        if fmt not in READABLE:
+            raise SystemExit(f"annotate: cannot validate format {fmt!r}")
+        if fmt != "jsonl":
+            problems += _problems_of(f, fmt)
+    for p in problems:
+        print(p, file=sys.stderr)
+    n = len(args.files)
+    if problems:
+        print(f"{len(problems)} problem(s) in {n} file(s)", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"OK: {n} file(s)")
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    """Read IN in one format, write OUT in another."""
+    try:
+        records = read_as(args.input, args.src, validate=not args.no_validate)
+        write_as(args.output, records, args.dst)
+    except AnnotationError as e:
+        print(e, file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"{e.filename}: {e.strerror}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(f"wrote {len(records)} record(s) to {args.output} ({args.dst})")
+    return 0
+
+
+def cmd_preannotate(args: argparse.Namespace) -> int:
+    """Raw reports -> paragraph records pre-filled by the rule baseline (or a model)."""
+    from pipeline.model.build import load_pipeline, model_path
+    from pipeline.runner.records import records_for_report
+    from pipeline.text.reading import ReportReadError, read_report
+
+    nlp = load_pipeline(model_path(args.model))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = {"inline": ".txt", "jsonl": ".jsonl"}[args.format]
+    failed = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            records = records_for_report(nlp, path, read_report(path), source=path.as_posix())
+        except ReportReadError as err:
+            print(f"error: {err}", file=sys.stderr)
+            failed += 1
+            continue
+        for record in records:
+            # Pre-annotations are to be corrected; raw offsets of spans would go stale.
+            record.meta.pop("raw_spans", None)
+            for i, span in enumerate(record.spans):
+                record.spans[i] = type(span)(span.start, span.end, span.label)
+        target = out / f"{path.stem}{suffix}"
+        write_as(target, records, args.format)
+        if not args.quiet:
+            print(f"{path} -> {target} ({len(records)} paragraphs, {sum(len(r.spans) for r in records)} spans)")
+    return 1 if failed else 0
+
+
+DEFAULT_ROUNDS = [
+    ("Round 1 (11 reports)", "annotations/agreement/first_pass.jsonl",
+     "annotations/agreement/second_pass.jsonl"),
+    ("Round 2 (new kinds of text)", "annotations/agreement/round2_first_pass.jsonl",
+     "annotations/agreement/round2_second_pass.jsonl"),
+    ("Round 3 (the other new reports)", "annotations/agreement/round3_first_pass.jsonl",
+     "annotations/agreement/round3_second_pass.jsonl"),
+]
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Corpus statistics per split and the agreement table, into the README."""
+    from pipeline.annotation.stats import statistics_markdown, write_into_readme
+
+    rounds = [(name, first, second) for name, first, second in (args.round or DEFAULT_ROUNDS)]
+    markdown = statistics_markdown(args.gold, args.splits, rounds)
+    print(markdown)
+    if args.readme and args.readme != "-":
+        write_into_readme(args.readme, markdown)
+        if not args.quiet:
+            print(f"\nwritten into {args.readme}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; add further subcommands with ``sub.add_parser``."""
+    parser = argparse.ArgumentParser(prog="govreport-ner annotate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="check annotation files against the schema and span rules")
+    v.add_argument("files", nargs="+", metavar="FILE")
+    v.add_argument("--format", choices=READABLE,
+                   help="format of the files (default: from the suffix; .jsonl, .txt/.inline, .json)")
+    v.set_defaults(func=cmd_validate)
+
+    c = sub.add_parser("convert", help="convert between annotation formats")
+    c.add_argument("--from", dest="src", choices=READABLE, required=True)
+    c.add_argument("--to", dest="dst", choices=FORMATS, required=True)
+    c.add_argument("--no-validate", action="store_true",
+                   help="convert even when records break the span rules")
+    c.add_argument("input", metavar="IN")
+    c.add_argument("output", metavar="OUT")
+    c.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("preannotate", help="raw reports -> paragraph records pre-filled for correction")
+    p.add_argument("files", nargs="+", metavar="REPORT")
+    p.add_argument("--out", required=True, help="folder for one file per report")
+    p.add_argument("--format", choices=("inline", "jsonl"), default="inline")
+    p.add_argument("--model", default=None, help="trained model folder (default: the rule baseline)")
+    p.set_defaults(func=cmd_preannotate)
+
+    st = sub.add_parser("stats", help="statistics per split and agreement table (into annotations/README.md)")
+    st.add_argument("--gold", default="annotations/gold", help="folder of gold JSONL files")
+    st.add_argument("--splits", default="annotations/splits.json")
+    st.add_argument("--round", nargs=3, action="append", metavar=("NAME", "FIRST", "SECOND"),
+                    help="an agreement study: its name, first-pass and blind second-pass JSONL "
+                         "(repeatable; default: the project's rounds in annotations/agreement/)")
+    st.add_argument("--readme", default="annotations/README.md", help="README to update, or - for none")
+    st.set_defaults(func=cmd_stats)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

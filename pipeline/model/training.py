@@ -1,0 +1,382 @@
+"""Fine-tune the ``govreport_ner`` component and write a loadable spaCy pipeline.
+
+Settings are a :class:`TrainConfig`, read from a TOML file (flat keys, see
+``pipeline/configs/train.toml``) with ``--set key=value`` overrides (values in
+TOML syntax; bare words are strings). The loop follows HF ``run_ner.py``:
+
+1. gold records through :func:`pipeline.annotation.dataset.load_dataset` with the
+   splits file (``train_split`` / ``dev_split``), plus optional silver files
+   (their dev/test documents dropped) trained with ``silver_weight``; the
+   label set is ``labels`` (default: the project's four; a benchmark's own,
+   with ``style_rules = false`` for its annotation conventions);
+2. features through the component itself (``encode`` -> ``spans_to_tags`` ->
+   ``windows``), so training sees exactly the windows inference sees;
+3. AdamW (no decay on biases and LayerNorm), linear warmup and decay,
+   gradient accumulation, gradient clipping, bf16 autocast on CPU, a fixed seed;
+4. after each epoch, strict IOB2 span F1 (``seqeval``) on the dev records,
+   computed on character tags from the component's own predictions;
+   early stopping after ``patience`` epochs without improvement;
+5. the best epoch is written as a spaCy pipeline (``make_nlp()`` + the
+   component) to ``output_dir`` with ``train_config.toml``,
+   ``train_log.jsonl`` (one line per epoch) and ``train_summary.json``.
+
+The component's settings (labels, scheme, windows, dtype, style rules) are
+:class:`pipeline.model.settings.NERSettings`: their defaults here are its
+defaults, and :meth:`TrainConfig.ner_settings` is what the component gets.
+
+Public API: :class:`TrainConfig`, :func:`load_config`, :func:`save_config`,
+:func:`make_nlp`, :func:`make_features`, :func:`collate_windows`,
+:func:`window_loss`, :func:`make_optimizer`, :func:`seed_everything`,
+:func:`evaluate`, :func:`boundary_stats`, :func:`train`, :func:`config_help`
+(the command line is :mod:`pipeline.cli.train`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import json
+import math
+import random
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from pipeline.annotation.dataset import load_dataset
+from pipeline.annotation.jsonl import read_splits
+from pipeline.annotation.schema import LABELS, Record, Span
+from pipeline.annotation.scores import score
+from pipeline.model.ner import FACTORY, TransformerNER, load_base_model, pad_batch, predict_records
+from pipeline.model.settings import DEFAULTS, NERSettings
+from pipeline.model.tokenization import AlignmentStats, spans_to_tags
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "train.toml"
+IGNORE = -100  # label of positions the loss skips (specials, markers, empty pieces)
+
+
+@dataclass
+class TrainConfig:
+    """Training settings; every field is a key of the TOML config."""
+
+    base_model: str = "models/base/e5-small"  # HF model folder (encoder + fast tokenizer)
+    output_dir: str = "models/ner"  # where the spaCy pipeline is written
+    data_files: list[str] = field(default_factory=lambda: ["annotations/gold/*.jsonl"])  # gold JSONL (globs)
+    splits_file: str = "annotations/splits.json"
+    train_split: str = "train"
+    dev_split: str = "dev"
+    silver_files: list[str] = field(default_factory=list)  # extra training JSONL (globs)
+    silver_weight: float = 0.5  # loss weight of silver windows (gold: 1.0)
+    labels: list[str] = field(default_factory=lambda: list(DEFAULTS.labels))  # entity labels (a benchmark's own)
+    style_rules: bool = DEFAULTS.style_rules  # the project's boundary rules: validate data, trim span edges
+    scheme: str = DEFAULTS.scheme  # "subword" (tokenizer pieces) or "char" (one piece per character)
+    section_context: bool = DEFAULTS.section_context  # section marker token after [CLS]
+    max_length: int = DEFAULTS.max_length  # model positions per window, specials included
+    stride: int = DEFAULTS.stride  # pieces shared by consecutive windows
+    epochs: int = 12
+    batch_size: int = 8  # windows per forward pass
+    grad_accum: int = 1  # forward passes per optimizer step
+    lr: float = 2e-4
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    max_grad_norm: float = 1.0
+    seed: int = 42
+    patience: int = 3  # epochs without dev F1 improvement before stopping
+    bf16: bool = True  # bf16 autocast in training and dev evaluation
+    dtype: str = DEFAULTS.dtype  # saved weights / inference: auto, float32, bfloat16 or int8
+    eval_batch_size: int = DEFAULTS.batch_size  # windows per forward pass in dev evaluation (saved)
+    max_steps: int = 0  # stop after this many optimizer steps (0: no limit)
+    stop_after_epoch: int = 0  # end after this epoch, schedule unchanged (short ablations; 0: off)
+    progress: bool = True  # tqdm progress bar
+
+    def ner_settings(self) -> NERSettings:
+        """The component's settings for this training run."""
+        return NERSettings(base_model=self.base_model, labels=list(self.labels), scheme=self.scheme,
+                           section_context=self.section_context, max_length=self.max_length,
+                           stride=self.stride, batch_size=self.eval_batch_size, dtype=self.dtype,
+                           style_rules=self.style_rules)
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name} must be true or false, got {value!r}")
+    elif isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    elif isinstance(default, list) and isinstance(value, str):
+        value = [value]
+    if not isinstance(value, type(default)):
+        raise ValueError(f"{name} must be {type(default).__name__}, got {value!r}")
+    return value
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word: a string
+
+
+def load_config(path: str | Path | None = DEFAULT_CONFIG, overrides: Sequence[str] = ()) -> TrainConfig:
+    """A :class:`TrainConfig` from a TOML file (or the defaults when ``path`` is
+    ``None``), then ``key=value`` overrides. Unknown keys are errors."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        with open(path, "rb") as f:
+            values.update(tomllib.load(f))
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"override {item!r} is not key=value")
+        values[key.strip()] = _parse_value(text.strip())
+    defaults = TrainConfig()
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
+    return TrainConfig(**{k: _coerce(k, v, getattr(defaults, k)) for k, v in values.items()})
+
+
+def save_config(cfg: TrainConfig, path: str | Path) -> None:
+    """Write ``cfg`` as TOML that :func:`load_config` reads back."""
+    lines = [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in dataclasses.asdict(cfg).items()]
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def make_nlp():
+    """The pipeline the component is added to: normalization (tokenizer) and
+    structure (paragraphs, sections), so a saved model reads raw reports."""
+    from pipeline.model.build import blank_pipeline
+
+    return blank_pipeline()
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _expand(patterns: Sequence[str]) -> list[str]:
+    files: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern))
+        if not matches:
+            raise FileNotFoundError(f"no annotation file matches {pattern!r}")
+        files.extend(matches)
+    return files
+
+
+def _spans(row: dict) -> list[tuple[int, int, str]]:
+    return [(s["start"], s["end"], s["label"]) for s in row["spans"]]
+
+
+def make_features(ner: TransformerNER, dataset, weight: float = 1.0):
+    """Windows of ``dataset`` (columns ``text``, ``spans``, ``section``) as model
+    inputs: ``input_ids``, ``labels`` (:data:`IGNORE` outside pieces) and ``weight``."""
+    tag_ids = {t: i for i, t in enumerate(ner.tags)}
+
+    def featurize(batch: dict) -> dict:
+        out: dict[str, list] = {"input_ids": [], "labels": [], "weight": []}
+        for text, spans, section in zip(batch["text"], batch["spans"], batch["section"]):
+            enc = ner.encode(text)
+            if not len(enc):
+                continue
+            tags, _ = spans_to_tags(enc.offsets, _spans({"spans": spans}))
+            for w in ner.windows(enc, section):
+                piece_labels = [tag_ids[t] if t is not None else IGNORE for t in tags[w.start:w.end]]
+                labels = [IGNORE] * w.prefix + piece_labels
+                labels += [IGNORE] * (len(w.input_ids) - len(labels))
+                out["input_ids"].append(w.input_ids)
+                out["labels"].append(labels)
+                out["weight"].append(weight)
+        return out
+
+    return dataset.map(featurize, batched=True, remove_columns=dataset.column_names)
+
+
+def boundary_stats(ner: TransformerNER, dataset) -> AlignmentStats:
+    """How many gold boundaries of ``dataset`` fall inside a model piece."""
+    total = AlignmentStats()
+    for row in dataset:
+        _, stats = spans_to_tags(ner.encode(row["text"]).offsets, _spans(row))
+        total.add(stats)
+    return total
+
+
+def _records(dataset) -> list[Record]:
+    return [
+        Record(id=r["id"], text=r["text"], doc_id=r["doc_id"],
+               spans=[Span(s["start"], s["end"], s["label"]) for s in r["spans"]],
+               meta={"section": r["section"]} if r["section"] else {})
+        for r in dataset
+    ]
+
+
+def evaluate(nlp, records: Sequence[Record], batch_size: int = 32, bf16: bool = False,
+             labels: Sequence[str] = LABELS) -> dict:
+    """Strict IOB2 span precision/recall/F1 of ``nlp`` on ``records``
+    (:func:`pipeline.annotation.scores.score`, micro averages); per-label F1 of
+    ``labels`` under ``per_label``."""
+    with torch.autocast(device_type="cpu", dtype=torch.bfloat16, enabled=bf16):
+        predicted = predict_records(nlp, records, batch_size=batch_size)
+    result = score(records, predicted)
+    return {
+        "f1": result["micro"]["f1"],
+        "precision": result["micro"]["precision"],
+        "recall": result["micro"]["recall"],
+        "per_label": {k: round(v["f1"], 4) for k, v in result["per_label"].items() if k in labels},
+    }
+
+
+def collate_windows(pad_id: int) -> Callable[[list[dict]], dict[str, torch.Tensor]]:
+    """The ``DataLoader`` collate function of :func:`make_features` rows: padded
+    ``input_ids``, ``attention_mask``, ``labels`` (:data:`IGNORE` on padding) and ``weight``."""
+    def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
+        ids, mask = pad_batch([r["input_ids"] for r in rows], pad_id)
+        labels, _ = pad_batch([r["labels"] for r in rows], IGNORE)
+        weight = torch.tensor([r["weight"] for r in rows], dtype=torch.float)
+        return {"input_ids": ids, "attention_mask": mask, "labels": labels, "weight": weight}
+
+    return collate
+
+
+def window_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Token cross-entropy, each window's tokens weighted by its ``weight``."""
+    ce = torch.nn.functional.cross_entropy(
+        logits.float().transpose(1, 2), labels, ignore_index=IGNORE, reduction="none")
+    mask = (labels != IGNORE).float()
+    return (ce * mask * weight[:, None]).sum() / mask.sum().clamp(min=1.0)
+
+
+def make_optimizer(model, *, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW with ``weight_decay`` on every weight but biases and norms."""
+    decay, no_decay = [], []
+    for name, param in model.named_parameters():
+        if param.requires_grad:
+            (no_decay if name.endswith("bias") or "LayerNorm" in name or "norm" in name.lower() else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
+    """Fine-tune, early-stop on dev strict F1, write the best pipeline; returns the summary."""
+    from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    if not cfg.labels or len(set(cfg.labels)) != len(cfg.labels) or not all(cfg.labels):
+        raise ValueError(f"labels must be distinct non-empty strings, got {cfg.labels!r}")
+    seed_everything(cfg.seed)
+    out_dir = Path(cfg.output_dir)
+    nlp = make_nlp()
+    ner: TransformerNER = nlp.add_pipe(FACTORY, config=cfg.ner_settings().config())
+    model, tokenizer = load_base_model(cfg.base_model, cfg.labels)
+    ner.set_model(model, tokenizer, cast=False)
+
+    gold = _expand(cfg.data_files)
+    checks = {"labels": cfg.labels, "style_rules": cfg.style_rules}
+    train_ds = load_dataset(gold, cfg.splits_file, cfg.train_split, **checks)
+    dev_ds = load_dataset(gold, cfg.splits_file, cfg.dev_split, **checks)
+    features = make_features(ner, train_ds)
+    if cfg.silver_files:
+        held_out = {d for name, ids in read_splits(cfg.splits_file).items()
+                    if name != cfg.train_split for d in ids}
+        silver = load_dataset(_expand(cfg.silver_files), **checks).filter(lambda r: r["doc_id"] not in held_out)
+        from datasets import concatenate_datasets
+
+        features = concatenate_datasets([features, make_features(ner, silver, cfg.silver_weight)])
+    if len(features) == 0:
+        raise ValueError("no training windows: the train split is empty")
+    dev_records = _records(dev_ds)
+    stats = boundary_stats(ner, dev_ds)
+
+    generator = torch.Generator().manual_seed(cfg.seed)
+    loader = DataLoader(features, batch_size=cfg.batch_size, shuffle=True, generator=generator,
+                        collate_fn=collate_windows(tokenizer.pad_token_id or 0))
+    steps_per_epoch = math.ceil(len(loader) / cfg.grad_accum)
+    total_steps = steps_per_epoch * cfg.epochs
+    if cfg.max_steps:
+        total_steps = min(total_steps, cfg.max_steps)
+    optimizer = make_optimizer(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    log_path = out_dir / "train_log.jsonl"
+    log_path.write_text("", encoding="utf-8")
+    best_f1, best_epoch, best_state, bad_epochs, step = -1.0, 0, None, 0, 0
+    autocast = dict(device_type="cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
+    for epoch in range(1, cfg.epochs + 1):
+        started = time.time()
+        model.train()
+        losses = []
+        bar = tqdm(loader, desc=f"epoch {epoch}/{cfg.epochs}", disable=not cfg.progress, leave=False)
+        for i, batch in enumerate(bar):
+            with torch.autocast(**autocast):
+                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            loss = window_loss(logits, batch["labels"], batch["weight"])
+            (loss / cfg.grad_accum).backward()
+            losses.append(loss.item())
+            if (i + 1) % cfg.grad_accum == 0 or i + 1 == len(loader):
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad()
+                step += 1
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", step=step)
+                if cfg.max_steps and step >= cfg.max_steps:
+                    break
+        dev = evaluate(nlp, dev_records, cfg.eval_batch_size, cfg.bf16, cfg.labels) if dev_records else None
+        f1 = dev["f1"] if dev else 0.0
+        improved = bool(dev is None or f1 > best_f1)
+        entry = {"epoch": epoch, "step": step, "train_loss": float(np.mean(losses)),
+                 "dev_f1": f1 if dev else None, "dev_precision": dev and dev["precision"],
+                 "dev_recall": dev and dev["recall"], "dev_per_label": dev and dev["per_label"],
+                 "best": improved, "seconds": round(time.time() - started, 1)}
+        with log_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        tqdm.write(f"epoch {epoch}: loss {entry['train_loss']:.4f}  dev strict F1 "
+                   f"{'n/a' if dev is None else f'{f1:.4f}'}{'  (best)' if improved else ''}",
+                   file=sys.stderr)
+        if improved:
+            best_f1, best_epoch, bad_epochs = f1, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+        if bad_epochs >= cfg.patience or (cfg.max_steps and step >= cfg.max_steps) \
+                or epoch == cfg.stop_after_epoch:
+            break
+
+    model.load_state_dict(best_state)
+    ner.set_model(model, tokenizer)  # eval mode, inference dtype
+    nlp.meta["name"] = "govreport_ner"
+    nlp.meta["performance"] = {"ents_f": best_f1 if dev_records else None}
+    nlp.to_disk(out_dir)
+    save_config(cfg, out_dir / "train_config.toml")
+    summary = {
+        "best_epoch": best_epoch,
+        "best_dev_f1": best_f1 if dev_records else None,
+        "steps": step,
+        "train_windows": len(features),
+        "dev_records": len(dev_records),
+        "dev_boundaries": stats.boundaries,
+        "dev_boundaries_inside_piece": stats.inside_piece,
+        "dev_boundary_inside_fraction": stats.inside_fraction,
+        "dev_span_conflicts": stats.conflicts,
+    }
+    (out_dir / "train_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return summary
+
+
+def config_help() -> str:
+    """The config keys with their built-in defaults (``--help`` of the train command)."""
+    lines = ["config keys with built-in defaults (the --config file overrides them, --set overrides both):"]
+    for f in dataclasses.fields(TrainConfig):
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        lines.append(f"  {f.name} = {json.dumps(default, ensure_ascii=False)}")
+    return "\n".join(lines)

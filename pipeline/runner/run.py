@@ -1,0 +1,252 @@
+"""The batch runner: raw report files in, entities out, resumable.
+
+:func:`predict_reports` is the unit of work: raw reports through the
+pipeline into annotation records, one per paragraph, each report on its own
+(a pure function, :mod:`pipeline.runner.records`, called by the local
+engine here and by the Ray engine in :mod:`pipeline.runner.ray`). :func:`run` applies it to files, folders and
+globs and writes, under the output folder:
+
+``entities.jsonl``
+    Every paragraph of every report as an annotation record
+    (:mod:`pipeline.annotation.schema`): id ``<doc_id>#<paragraph index>``, the
+    normalized paragraph text, predicted spans with ``score``, and ``meta``
+    with ``source``, ``paragraph``, ``section``, the paragraph's ``raw_start``
+    / ``raw_end`` in the raw file and ``raw_spans`` (``[raw_start, raw_end]``
+    of each span, in span order; span objects allow no extra fields).
+``entities.csv``
+    One row per entity (:data:`CSV_COLUMNS`), UTF-8 with a BOM so that
+    spreadsheet programs read the Chinese text.
+``html/<doc_id>.html``
+    The report rendered by displaCy, one block per paragraph titled with its
+    index and section.
+``errors.jsonl``
+    One ``{"source", "reason"}`` line per input that failed in this run.
+``targets.csv``, ``targets.parquet``
+    One row per TARGET/VALUE linked to its METRIC or PROJECT
+    (:mod:`pipeline.tables.targets`, columns :data:`pipeline.tables.targets.TARGET_COLUMNS`):
+    report, place, year, section, metric, kind, the text and its normalized
+    quantity (:mod:`pipeline.tables.quantities`), offsets in the paragraph and in the
+    raw file.
+``summary.html``
+    Every metric's targets and values across the processed reports, as a
+    table and a bar chart (self-contained, renders offline).
+
+Records carry ``links`` (:mod:`pipeline.tables.linking`) and ``meta`` keys
+``place`` and ``year`` (:mod:`pipeline.tables.metadata`, from the report's opening
+lines).
+
+Resuming. Each report's results go first to ``parts/<doc_id>.jsonl`` and
+``html/<doc_id>.html``, then its manifest ``parts/<doc_id>.manifest.json``
+(source, input path, size, mtime, sha256 of the input bytes, model identity:
+:func:`pipeline.runner.inputs.model_identity`). Every file
+is written to a temporary file and renamed into place, and the manifest comes
+last, so a report is finished iff its manifest matches the input bytes and the
+model identity of the current run (not the working directory). A re-run skips finished reports, redoes changed ones, and
+rebuilds the combined files (atomically, sorted by ``doc_id``) from the parts
+of this run's inputs: whenever a run is killed, no output is half written and
+the next run completes it with every report exactly once.
+
+A file that cannot be read (binary, undecodable, empty) or that fails in the
+pipeline is reported with its name and reason; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from spacy.language import Language
+
+from pipeline.annotation.schema import Record
+from pipeline.runner.inputs import Pending, Report, find_reports, model_identity, read_input
+from pipeline.runner.outputs import OutputFolder, RunSummary
+from pipeline.runner.ray import RayOptions
+from pipeline.runner.records import Failure, ReportText, predict_reports, reason
+from pipeline.text.reading import ReportReadError
+
+ENGINES: tuple[str, ...] = ("local", "ray")
+
+
+def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
+        model_dir: str | os.PathLike[str] | None = None,
+        nlp: Language | Callable[[], Language] | None = None,
+        batch_size: int = 8, force: bool = False, progress: bool = True,
+        engine: str = "local", ray_options: RayOptions | None = None) -> RunSummary:
+    """Run the pipeline over ``inputs`` (files, folders, globs) into ``out``.
+
+    The pipeline is :func:`pipeline.model.build.load_pipeline` of ``model_dir`` (``None``: the rule
+    baseline), loaded only when some report needs processing; ``nlp`` (a
+    ``Language`` or a function returning one) replaces it (local engine only).
+    The local engine runs one report at a time; with ``engine="ray"``,
+    ``batch_size`` reports go to a worker's :func:`predict_reports` at a time
+    (outputs never depend on it). ``progress`` shows a bar (characters/s, ETA,
+    moving inside a long report) when stderr is a terminal. ``force``
+    redoes finished reports. Failed inputs are in the summary and
+    ``errors.jsonl``.
+
+    ``engine="ray"`` runs :func:`predict_reports` on Ray Data workers
+    (:mod:`pipeline.runner.ray`, settings in ``ray_options``); reading the inputs'
+    manifests, resuming and writing the outputs stay here, so both engines
+    write the same files.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "ray" and nlp is not None:
+        raise ValueError("engine='ray' loads the pipeline from model_dir in each worker; "
+                         "pass model_dir, not nlp")
+    folder = OutputFolder(out)
+    folder.root.mkdir(parents=True, exist_ok=True)
+    folder.remove_stray_temp_files()
+    identity = model_identity(model_dir, run_settings(model_dir))
+    reports, failures = find_reports(inputs)
+    summary = RunSummary(folder.root, failures=list(failures))
+
+    pending: list[Pending] = []
+    done: list[Report] = []
+    for report in reports:
+        try:
+            text, manifest = read_input(report, identity)
+        except ReportReadError as err:
+            summary.failures.append(Failure(report.source, reason(err)))
+            folder.discard(report)
+            continue
+        if not force and folder.is_done(report, manifest):
+            summary.skipped.append(report.source)
+            done.append(report)
+        else:
+            # The Ray workers read the file themselves: keep no text for them.
+            pending.append(Pending(report, manifest, len(text), text if engine == "local" else None))
+
+    if pending:
+        bar = Progress(sum(p.chars for p in pending), len(pending), progress)
+        if not progress and model_dir is not None:
+            _quiet_model_loading()
+        if engine == "ray":
+            from pipeline.runner.ray import predict_on_ray
+
+            results = predict_on_ray(pending, model_dir=model_dir, batch_size=batch_size,
+                                     options=ray_options or RayOptions())
+        else:
+            results = _predict_locally(pending, nlp, model_dir, bar)
+        done += _save_all(results, folder, summary, bar)
+
+    summary.entities = folder.combine(done, summary.failures)
+    return summary
+
+
+def run_settings(model_dir: str | os.PathLike[str] | None) -> dict[str, str]:
+    """The settings that change a model's outputs beyond its saved files: the
+    precision its NER component runs in on this machine (``dtype = "auto"`` is
+    bfloat16 or int8 depending on the CPU). Empty for the rule baseline or a
+    folder whose settings cannot be read (loading it reports why)."""
+    if model_dir is None:
+        return {}
+    from pipeline.model.build import saved_precision
+
+    precision = saved_precision(model_dir)
+    return {} if precision is None else {"precision": precision}
+
+
+def _quiet_model_loading() -> None:
+    """No "Loading weights" bar from transformers (``--no-progress``)."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # the rule baseline needs no transformers
+        return
+    hf_logging.disable_progress_bar()
+
+
+def _predict_locally(pending: list[Pending], nlp: Language | Callable[[], Language] | None,
+                     model_dir: str | os.PathLike[str] | None,
+                     progress: "Progress") -> Iterator[tuple[Pending, list[Record] | Failure]]:
+    """Load the pipeline now (so that its loading time is not counted as
+    processing), then yield each report's results as soon as it is done."""
+    if isinstance(nlp, Language):
+        pipeline = nlp
+    elif nlp is not None:
+        pipeline = nlp()
+    else:
+        from pipeline.model.build import load_pipeline
+
+        pipeline = load_pipeline(model_dir)
+    ner = pipeline.get_pipe("govreport_ner") if "govreport_ner" in pipeline.pipe_names else None
+
+    def results() -> Iterator[tuple[Pending, list[Record] | Failure]]:
+        progress.start()
+        for item in pending:  # one at a time: predict_reports is per report anyway
+            if ner is not None:
+                ner.progress = progress.inside(item.chars)
+            try:
+                text = ReportText(item.report.doc_id, item.report.source, item.text or "")
+                yield item, predict_reports(pipeline, [text])[0]
+            finally:
+                if ner is not None:
+                    ner.progress = None
+
+    return results()
+
+
+class Progress:
+    """A progress bar over the characters of the pending reports: rate (chars/s)
+    and ETA, advanced per finished report and, while the model runs, inside a
+    report. Shown only when enabled and stderr is a terminal, so logs and
+    ``--no-progress`` runs stay clean."""
+
+    def __init__(self, total_chars: int, reports: int, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.reports, self.finished_reports, self.done = reports, 0, 0
+        self.total = total_chars
+        self.bar = None
+
+    def start(self) -> None:
+        """Start the clock (after the model is loaded)."""
+        if self.enabled and self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="char", unit_scale=True, file=sys.stderr,
+                            desc=self._desc(), smoothing=0.1, dynamic_ncols=True)
+
+    def _desc(self) -> str:
+        return f"reports {self.finished_reports}/{self.reports}"
+
+    def _move_to(self, chars: int) -> None:
+        if self.bar is not None and chars > self.bar.n:
+            self.bar.update(chars - self.bar.n)
+
+    def inside(self, chars: int) -> Callable[[int, int], None]:
+        """The NER's callback for a report of ``chars`` characters now running."""
+        base = self.done
+        return lambda done, total: self._move_to(base + chars * done // max(total, 1))
+
+    def report_done(self, chars: int, failures: int) -> None:
+        self.done += chars
+        self.finished_reports += 1
+        self._move_to(self.done)
+        if self.bar is not None:
+            self.bar.set_description(self._desc(), refresh=False)
+            self.bar.set_postfix(failed=failures)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _save_all(results: Iterable[tuple[Pending, list[Record] | Failure]], folder: OutputFolder,
+              summary: RunSummary, progress: Progress) -> list[Report]:
+    """Write each report's results as they come (or record its failure)."""
+    finished: list[Report] = []
+    progress.start()
+    try:
+        for item, result in results:
+            if isinstance(result, Failure):
+                summary.failures.append(result)
+                folder.discard(item.report)
+            else:
+                folder.save(item.report, result, item.manifest)
+                summary.processed.append(item.report.source)
+                finished.append(item.report)
+            progress.report_done(item.chars, len(summary.failures))
+    finally:
+        progress.close()
+    return finished

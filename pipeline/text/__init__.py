@@ -1,0 +1,1 @@
+"""Text layer: raw files -> text, normalization with alignment, structure, the spaCy tokenizer, Doc conventions."""
