@@ -216,6 +216,9 @@ _BELOW = re.compile(r"^(?:低于)(?P<base>\D.*)$")
 _NEAR = re.compile(r"^接近(?P<base>\D.*)$")
 _KEEP_LEVEL = re.compile(r"^(?:相当于|保持)(?P<base>\D.*?(?:水平|总和))$")  # 保持近两年的水平
 _WITHIN = re.compile(r"^控制在(?P<base>\D.+?)以内$")  # 控制在调控目标以内
+# Comparisons with a named baseline, tried in this order: (pattern, direction, qualifier).
+_COMPARISONS = ((_REQUIREMENT, "level", None), (_ABOVE, "limit", "over"), (_BELOW, "limit", "under"),
+                (_NEAR, "level", "nearly"), (_WITHIN, "limit", "at most"), (_KEEP_LEVEL, "parity", None))
 
 # Levels without a numeral (spec "Decisions", D17): text -> (direction, values, level, qualifier).
 _FIXED: dict[str, tuple[str, tuple[float, ...], str | None, str | None]] = {
@@ -347,24 +350,10 @@ def _parse(text: str, s: str) -> Quantity:
     m = _CN_QUANTITY.match(s)
     if m:
         return _chinese(text, m)
-    m = _REQUIREMENT.match(s)
-    if m:
-        return Quantity(text, "level", baseline=m.group("base"))
-    m = _ABOVE.match(s)
-    if m:
-        return Quantity(text, "limit", qualifier="over", baseline=m.group("base"))
-    m = _BELOW.match(s)
-    if m:
-        return Quantity(text, "limit", qualifier="under", baseline=m.group("base"))
-    m = _NEAR.match(s)
-    if m:
-        return Quantity(text, "level", qualifier="nearly", baseline=m.group("base"))
-    m = _WITHIN.match(s)
-    if m:
-        return Quantity(text, "limit", qualifier="at most", baseline=m.group("base"))
-    m = _KEEP_LEVEL.match(s)
-    if m:
-        return Quantity(text, "parity", baseline=m.group("base"))
+    for pattern, direction, qualifier in _COMPARISONS:
+        m = pattern.match(s)
+        if m:
+            return Quantity(text, direction, qualifier=qualifier, baseline=m.group("base"))
     return _unparsed(text, f"no known quantity shape: {surface_shape(s)!r}")
 
 
