@@ -295,9 +295,8 @@ def test_cli_on_a_file_from_outside_the_project(
     assert len((tmp_path / "e.jsonl").read_text("utf-8").splitlines()) == 2
 
 
-def test_evaluate_a_saved_model_folder(gold_records: list[Record], tmp_path: Path) -> None:
-    """A (tiny, random) saved govreport_ner pipeline through the real loader and
-    ``ner.predict_records``, with the real rules and section inference."""
+def _save_tiny_model(tmp_path: Path, dtype: str) -> Path:
+    """A tiny random govreport_ner pipeline saved to ``tmp_path / "model"``."""
     import sys
 
     sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
@@ -307,9 +306,16 @@ def test_evaluate_a_saved_model_folder(gold_records: list[Record], tmp_path: Pat
 
     nlp = spacy.blank("zh")
     nlp.add_pipe("govreport_ner", config={"base_model": str(save_tiny_base(tmp_path / "base")),
-                                          "dtype": "float32", "max_length": 64})
+                                          "dtype": dtype, "max_length": 64})
     nlp.initialize()
     nlp.to_disk(tmp_path / "model")
+    return tmp_path / "model"
+
+
+def test_evaluate_a_saved_model_folder(gold_records: list[Record], tmp_path: Path) -> None:
+    """A (tiny, random) saved govreport_ner pipeline through the real loader and
+    ``ner.predict_records``, with the real rules and section inference."""
+    _save_tiny_model(tmp_path, "float32")
 
     result = evaluate(tmp_path / "model", gold_records, errors_path=tmp_path / "e.jsonl")
     assert result["system"] == str(tmp_path / "model")
@@ -326,19 +332,9 @@ def test_scores_are_computed_in_the_canonical_precision_whatever_the_model_says(
     """A model saved with dtype = "auto" (bf16 or int8, depending on the CPU) is
     scored in float32 unless asked otherwise, so published scores do not depend
     on the CPU; --compare-dtypes prints the other precisions beside it."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
-    from ner_tiny import save_tiny_base
-
-    import pipeline.model.ner  # noqa: F401  (registers govreport_ner)
     from pipeline.evaluation.systems import CANONICAL_DTYPE
 
-    nlp = spacy.blank("zh")
-    nlp.add_pipe("govreport_ner", config={"base_model": str(save_tiny_base(tmp_path / "base")),
-                                          "dtype": "auto", "max_length": 64})
-    nlp.initialize()
-    nlp.to_disk(tmp_path / "model")
+    _save_tiny_model(tmp_path, "auto")
     assert CANONICAL_DTYPE == "float32"
     assert evaluate(tmp_path / "model", gold_records)["dtype"] == "float32"
     assert evaluate(tmp_path / "model", gold_records, dtype="int8")["dtype"] == "int8"

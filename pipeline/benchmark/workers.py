@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,8 +138,6 @@ class ForeignLoad:
 def work_pipeline(job: dict) -> dict:
     """Our pipeline end to end (``ner`` false: normalization + structure only)."""
     _quiet()
-    import torch
-
     files = [Path(p) for p in job["files"]]
     model_dir = Path(job["model_dir"])
     if job["ner"]:
@@ -150,14 +149,26 @@ def work_pipeline(job: dict) -> dict:
     rss_loaded = peak_rss_mib()
     warm = read_all(files[:1])[0][: job.get("warmup_chars", 4000)]
     list(nlp.pipe([warm]))
+
+    def one_pass() -> list[list[tuple[int, int, str]]]:
+        return [[(e.start_char, e.end_char, e.label_) for e in doc.ents]
+                for doc in nlp.pipe(read_all(files), batch_size=job["doc_batch"])]
+
+    model_dtype = str(next(ner.model.parameters()).dtype) if ner else None
+    return _timed_passes(job, files, one_pass, rss_loaded, model_dtype)
+
+
+def _timed_passes(job: dict, files: list[Path], one_pass: Callable[[], list], rss_loaded: float,
+                  model_dtype: str | None) -> dict:
+    """``job["repeats"]`` timed calls of ``one_pass`` (reading included; it returns the
+    entities of each report), and the worker's result dict."""
+    import torch
+
     walls, cpus, digests, n_ents = [], [], [], 0
     with ForeignLoad() as load:
         for _ in range(job["repeats"]):
             w0, c0 = time.perf_counter(), time.process_time()
-            texts = read_all(files)
-            ents = []
-            for doc in nlp.pipe(texts, batch_size=job["doc_batch"]):
-                ents.append([(e.start_char, e.end_char, e.label_) for e in doc.ents])
+            ents = one_pass()
             walls.append(time.perf_counter() - w0)
             cpus.append(time.process_time() - c0)
             digests.append(entity_digest(ents))
@@ -166,8 +177,7 @@ def work_pipeline(job: dict) -> dict:
         "chars": sum(len(t) for t in read_all(files)), "walls": walls, "cpus": cpus,
         "entities": n_ents, "digests": digests, "rss_loaded_mib": rss_loaded,
         "peak_rss_mib": peak_rss_mib(), "threads": torch.get_num_threads(),
-        "model_dtype": str(next(ner.model.parameters()).dtype) if ner else None,
-        "foreign_load": load.share,
+        "model_dtype": model_dtype, "foreign_load": load.share,
     }
 
 
@@ -188,27 +198,12 @@ def work_naive(job: dict) -> dict:
     stride = job["stride"]
     for para in _naive_paragraphs(read_all(files[:1])[0][: job.get("warmup_chars", 4000)]):
         clf(para, stride=stride)
-    walls, cpus, digests, n_ents = [], [], [], 0
-    with ForeignLoad() as load:
-        for _ in range(job["repeats"]):
-            w0, c0 = time.perf_counter(), time.process_time()
-            ents = []
-            for text in read_all(files):
-                found = []
-                for para in _naive_paragraphs(text):
-                    found += [(int(e["start"]), int(e["end"]), e["entity_group"])
-                              for e in clf(para, stride=stride)]
-                ents.append(found)
-            walls.append(time.perf_counter() - w0)
-            cpus.append(time.process_time() - c0)
-            digests.append(entity_digest(ents))
-            n_ents = sum(map(len, ents))
-    return {
-        "chars": sum(len(t) for t in read_all(files)), "walls": walls, "cpus": cpus,
-        "entities": n_ents, "digests": digests, "rss_loaded_mib": rss_loaded,
-        "peak_rss_mib": peak_rss_mib(), "threads": torch.get_num_threads(),
-        "model_dtype": str(clf.model.dtype), "foreign_load": load.share,
-    }
+    def one_pass() -> list[list[tuple[int, int, str]]]:
+        return [[(int(e["start"]), int(e["end"]), e["entity_group"])
+                 for para in _naive_paragraphs(text) for e in clf(para, stride=stride)]
+                for text in read_all(files)]
+
+    return _timed_passes(job, files, one_pass, rss_loaded, str(clf.model.dtype))
 
 
 def _sentence_dataset(files: list[Path], n: int, seed: int):
