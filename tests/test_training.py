@@ -4,6 +4,7 @@ accumulation, the written pipeline)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import spacy
+import torch
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from ner_tiny import save_tiny_base  # noqa: E402
@@ -20,8 +22,9 @@ from pipeline.annotation.jsonl import write_records  # noqa: E402
 from pipeline.annotation.schema import Record, Span  # noqa: E402
 from pipeline.text.docs import make_char_doc, set_paragraphs  # noqa: E402
 from pipeline.model.tokenization import tags_to_spans  # noqa: E402
-from pipeline.model.training import (
+from pipeline.model.training import (  # noqa: E402
     IGNORE,
+    CheckpointMismatch,
     TrainConfig,
     load_config,
     make_features,
@@ -229,3 +232,110 @@ def test_stop_after_epoch_keeps_the_schedule(corpus):
     assert len(log_full) == 3 and len(log_short) == 2
     for a, b in zip(log_full, log_short):
         assert (a["step"], a["train_loss"], a["dev_f1"]) == (b["step"], b["train_loss"], b["dev_f1"])
+
+
+# ---------------------------------------------------------------- resuming
+
+
+def _log(cfg: TrainConfig) -> list[dict]:
+    entries = [json.loads(line) for line in (Path(cfg.output_dir) / "train_log.jsonl").read_text().splitlines()]
+    for e in entries:
+        e.pop("seconds")
+    return entries
+
+
+def _weights(cfg: TrainConfig) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(Path(cfg.output_dir) / "govreport_ner" / "model" / "model.safetensors"))
+
+
+class Killed(BaseException):
+    """Stands for the process dying (not an Exception: nothing may catch it)."""
+
+
+@pytest.mark.parametrize("where", ["after-checkpoint", "mid-epoch"])
+def test_a_killed_run_resumes_to_the_uninterrupted_result(corpus, monkeypatch, where):
+    """Killed right after epoch 2's checkpoint, or half-way through epoch 3, then
+    started again: the same log, the same best epoch and the same weights as
+    the run that was never interrupted; the checkpoint is gone at the end."""
+    import pipeline.model.training as training
+
+    over = dict(epochs=4, patience=4, lr=3e-3, batch_size=4, bf16=False)
+    whole = _cfg(corpus, f"whole-{where}", **over)
+    train(whole)
+    cfg = _cfg(corpus, f"killed-{where}", **over)
+    real_save, real_loss = training._save_checkpoint, training.window_loss
+    calls = {"loss": 0}
+
+    def save_then_die(path, fingerprint, state, *args):
+        real_save(path, fingerprint, state, *args)
+        if state.epoch == 2:
+            if where == "after-checkpoint":
+                raise Killed
+            calls["at_checkpoint"] = calls["loss"]
+
+    def loss_then_die(*args):
+        calls["loss"] += 1
+        if "at_checkpoint" in calls and calls["loss"] > calls["at_checkpoint"] + 3:
+            raise Killed  # the fourth batch of epoch 3
+        return real_loss(*args)
+
+    monkeypatch.setattr(training, "_save_checkpoint", save_then_die)
+    monkeypatch.setattr(training, "window_loss", loss_then_die)
+    with pytest.raises(Killed):
+        train(cfg)
+    assert (Path(cfg.output_dir) / training.CHECKPOINT).exists()
+    assert [e["epoch"] for e in _log(cfg)] == [1, 2]
+    monkeypatch.setattr(training, "_save_checkpoint", real_save)
+    monkeypatch.setattr(training, "window_loss", real_loss)
+    resumed = train(cfg)
+    assert _log(cfg) == _log(whole)
+    assert resumed["best_epoch"] == json.loads((Path(whole.output_dir) / "train_summary.json").read_text())["best_epoch"]
+    a, b = _weights(whole), _weights(cfg)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert not (Path(cfg.output_dir) / training.CHECKPOINT).exists()
+
+
+def test_a_checkpoint_of_other_settings_is_refused_and_resume_false_starts_over(corpus, monkeypatch, capsys):
+    import pipeline.model.training as training
+
+    cfg = _cfg(corpus, "mismatch", epochs=3, patience=3)
+    real_save = training._save_checkpoint
+
+    def save_then_die(*args):
+        real_save(*args)
+        raise Killed
+
+    monkeypatch.setattr(training, "_save_checkpoint", save_then_die)
+    with pytest.raises(Killed):
+        train(cfg)
+    monkeypatch.setattr(training, "_save_checkpoint", real_save)
+    other = dataclasses.replace(cfg, lr=5e-4)
+    with pytest.raises(CheckpointMismatch, match="other settings or data"):
+        train(other)
+    # the command line: one line naming the checkpoint, exit 2
+    sets = sum((["--set", f"{k}={json.dumps(v)}"] for k, v in dataclasses.asdict(other).items()), [])
+    assert main(sets) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint of a run with other settings" in err and "Traceback" not in err
+    summary = train(dataclasses.replace(cfg, resume=False, lr=5e-4))
+    assert summary["steps"] > 0 and [e["epoch"] for e in _log(cfg)] == [1, 2, 3]
+
+
+def test_train_command_errors_are_one_line_with_exit_2(corpus, capsys):
+    """An unknown key, a wrong type, a missing config file: usage errors (exit 2)
+    before anything loads; a missing base model or data file: one line, exit 2."""
+    for argv in (["--set", "learning_rate=1"], ["--set", "epochs=2.5"],
+                 ["--config", str(corpus / "no-such.toml")]):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 2
+        assert "config:" in capsys.readouterr().err
+    cfg = _cfg(corpus, "errors")
+    sets = sum((["--set", f"{k}={json.dumps(v)}"] for k, v in dataclasses.asdict(cfg).items()), [])
+    assert main(sets + ["--set", f'base_model="{corpus / "no-base"}"']) == 2
+    err = capsys.readouterr().err
+    assert "cannot load the base model" in err and "no-base" in err and "Traceback" not in err
+    assert main(sets + ["--set", f'data_files=["{corpus / "none-*.jsonl"}"]']) == 2
+    assert "no annotation file matches" in capsys.readouterr().err

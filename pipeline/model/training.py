@@ -16,7 +16,13 @@ TOML syntax; bare words are strings). The loop follows HF ``run_ner.py``:
 4. after each epoch, strict IOB2 span F1 (``seqeval``) on the dev records,
    computed on character tags from the component's own predictions;
    early stopping after ``patience`` epochs without improvement;
-5. the best epoch is written as a spaCy pipeline (``make_nlp()`` + the
+5. after each epoch, a checkpoint (``output_dir/checkpoint.pt``: weights,
+   optimizer, schedule, random states, the best epoch so far; written
+   atomically). A run that is killed and started again with the same settings
+   and data continues after its last finished epoch and ends exactly where the
+   uninterrupted run would have (``resume = false`` starts over); the
+   checkpoint is removed when the run finishes;
+6. the best epoch is written as a spaCy pipeline (``make_nlp()`` + the
    component) to ``output_dir`` with ``train_config.toml``,
    ``train_log.jsonl`` (one line per epoch) and ``train_summary.json``.
 
@@ -27,14 +33,16 @@ defaults, and :meth:`TrainConfig.ner_settings` is what the component gets.
 Public API: :class:`TrainConfig`, :func:`load_config`, :func:`save_config`,
 :func:`make_nlp`, :func:`make_features`, :func:`collate_windows`,
 :func:`window_loss`, :func:`make_optimizer`, :func:`seed_everything`,
-:func:`evaluate`, :func:`boundary_stats`, :func:`train`, :func:`config_help`
-(the command line is :mod:`pipeline.cli.train`).
+:func:`evaluate`, :func:`boundary_stats`, :func:`run_fingerprint`, :func:`train`, :func:`config_help`
+:class:`CheckpointMismatch` (the command line is :mod:`pipeline.cli.train`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import glob
+import hashlib
+import io
 import json
 import math
 import random
@@ -52,12 +60,15 @@ from pipeline.annotation.dataset import load_dataset
 from pipeline.annotation.jsonl import read_splits
 from pipeline.annotation.schema import LABELS, Record, Span
 from pipeline.annotation.scores import score
+from pipeline.files import write_atomic
 from pipeline.model.ner import FACTORY, TransformerNER, load_base_model, pad_batch, predict_records
 from pipeline.model.settings import DEFAULTS, NERSettings
 from pipeline.model.tokenization import AlignmentStats, spans_to_tags
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "train.toml"
 IGNORE = -100  # label of positions the loss skips (specials, markers, empty pieces)
+CHECKPOINT = "checkpoint.pt"  # in output_dir while a run is unfinished
+RUN_ONLY_KEYS = ("progress", "resume")  # settings that do not change what a run computes
 
 
 @dataclass
@@ -93,6 +104,7 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many optimizer steps (0: no limit)
     stop_after_epoch: int = 0  # end after this epoch, schedule unchanged (short ablations; 0: off)
     progress: bool = True  # tqdm progress bar
+    resume: bool = True  # continue from output_dir's checkpoint of the same run (false: start over)
 
     def ner_settings(self) -> NERSettings:
         """The component's settings for this training run."""
@@ -264,14 +276,93 @@ def make_optimizer(model, *, lr: float, weight_decay: float) -> torch.optim.Adam
     return torch.optim.AdamW(groups, lr=lr)
 
 
+class CheckpointMismatch(ValueError):
+    """``output_dir`` holds the checkpoint of a run with other settings or data."""
+
+
+def run_fingerprint(cfg: TrainConfig, files: Sequence[str]) -> str:
+    """What a checkpoint must match to be resumed: every setting that changes the
+    computation (not :data:`RUN_ONLY_KEYS`) and the bytes of the data and splits files."""
+    digest = hashlib.sha256()
+    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in RUN_ONLY_KEYS}
+    digest.update(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    for name in [*files, cfg.splits_file]:
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass
+class _Progress:
+    """Where a run stands after an epoch: what a checkpoint restores."""
+
+    epoch: int = 0
+    step: int = 0
+    best_f1: float = -1.0
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    best_state: dict | None = None
+
+
+def _save_checkpoint(path: Path, fingerprint: str, state: _Progress, model, optimizer, scheduler,
+                     generator: torch.Generator) -> None:
+    best = None if state.best_epoch == state.epoch else state.best_state  # else: the model itself
+    payload = {
+        "fingerprint": fingerprint, "progress": dataclasses.replace(state, best_state=best).__dict__,
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "rng": {"torch": torch.get_rng_state(), "loader": generator.get_state(),
+                "python": random.getstate(), "numpy": np.random.get_state()},
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_atomic(path, buffer.getvalue())
+
+
+def _load_checkpoint(path: Path, fingerprint: str, model, optimizer, scheduler,
+                     generator: torch.Generator) -> _Progress:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # a checkpoint is written atomically: this is not a half-written one
+        raise CheckpointMismatch(f"{path}: unreadable checkpoint ({type(err).__name__}: {err}); "
+                                 "remove it or pass --set resume=false to start over") from err
+    if payload.get("fingerprint") != fingerprint:
+        raise CheckpointMismatch(
+            f"{path}: checkpoint of a run with other settings or data; use another output_dir, "
+            "or pass --set resume=false to start over")
+    model.load_state_dict(payload["model"])
+    optimizer.load_state_dict(payload["optimizer"])
+    scheduler.load_state_dict(payload["scheduler"])
+    rng = payload["rng"]
+    torch.set_rng_state(rng["torch"])
+    generator.set_state(rng["loader"])
+    random.setstate(rng["python"])
+    np.random.set_state(rng["numpy"])
+    state = _Progress(**payload["progress"])
+    if state.best_state is None:
+        state.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return state
+
+
+def _read_log(path: Path, epochs: int) -> str:
+    """The log lines of the first ``epochs`` epochs (a resumed run drops the rest)."""
+    if not path.exists():
+        return ""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines()
+             if line.strip() and json.loads(line)["epoch"] <= epochs]
+    return "".join(line + "\n" for line in lines)
+
+
 def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
-    """Fine-tune, early-stop on dev strict F1, write the best pipeline; returns the summary."""
+    """Fine-tune, early-stop on dev strict F1, write the best pipeline; returns the
+    summary. Resumes from ``output_dir``'s checkpoint when there is one (module doc)."""
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
     from transformers import get_linear_schedule_with_warmup
 
     if not cfg.labels or len(set(cfg.labels)) != len(cfg.labels) or not all(cfg.labels):
         raise ValueError(f"labels must be distinct non-empty strings, got {cfg.labels!r}")
+    gold = _expand(cfg.data_files)  # a missing file is named before anything loads
+    silver = _expand(cfg.silver_files) if cfg.silver_files else []
     seed_everything(cfg.seed)
     out_dir = Path(cfg.output_dir)
     nlp = make_nlp()
@@ -279,18 +370,17 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
     model, tokenizer = load_base_model(cfg.base_model, cfg.labels)
     ner.set_model(model, tokenizer, cast=False)
 
-    gold = _expand(cfg.data_files)
     checks = {"labels": cfg.labels, "style_rules": cfg.style_rules}
     train_ds = load_dataset(gold, cfg.splits_file, cfg.train_split, **checks)
     dev_ds = load_dataset(gold, cfg.splits_file, cfg.dev_split, **checks)
     features = make_features(ner, train_ds)
-    if cfg.silver_files:
+    if silver:
         held_out = {d for name, ids in read_splits(cfg.splits_file).items()
                     if name != cfg.train_split for d in ids}
-        silver = load_dataset(_expand(cfg.silver_files), **checks).filter(lambda r: r["doc_id"] not in held_out)
+        silver_ds = load_dataset(silver, **checks).filter(lambda r: r["doc_id"] not in held_out)
         from datasets import concatenate_datasets
 
-        features = concatenate_datasets([features, make_features(ner, silver, cfg.silver_weight)])
+        features = concatenate_datasets([features, make_features(ner, silver_ds, cfg.silver_weight)])
     if len(features) == 0:
         raise ValueError("no training windows: the train split is empty")
     dev_records = _records(dev_ds)
@@ -307,11 +397,16 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    log_path = out_dir / "train_log.jsonl"
-    log_path.write_text("", encoding="utf-8")
-    best_f1, best_epoch, best_state, bad_epochs, step = -1.0, 0, None, 0, 0
+    log_path, ckpt_path = out_dir / "train_log.jsonl", out_dir / CHECKPOINT
+    fingerprint = run_fingerprint(cfg, gold + silver)
+    state = _Progress()
+    if cfg.resume and ckpt_path.exists():
+        state = _load_checkpoint(ckpt_path, fingerprint, model, optimizer, scheduler, generator)
+        tqdm.write(f"resuming {out_dir} after epoch {state.epoch} (step {state.step})", file=sys.stderr)
+    write_atomic(log_path, _read_log(log_path, state.epoch))
+
     autocast = dict(device_type="cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
-    for epoch in range(1, cfg.epochs + 1):
+    for epoch in range(state.epoch + 1, cfg.epochs + 1):  # a checkpoint is never of a finished run
         started = time.time()
         model.train()
         losses = []
@@ -327,41 +422,47 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
                 optimizer.step()
                 scheduler.step()
                 optimizer.zero_grad()
-                step += 1
-                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", step=step)
-                if cfg.max_steps and step >= cfg.max_steps:
+                state.step += 1
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", step=state.step)
+                if cfg.max_steps and state.step >= cfg.max_steps:
                     break
         dev = evaluate(nlp, dev_records, cfg.eval_batch_size, cfg.bf16, cfg.labels) if dev_records else None
         f1 = dev["f1"] if dev else 0.0
-        improved = bool(dev is None or f1 > best_f1)
-        entry = {"epoch": epoch, "step": step, "train_loss": float(np.mean(losses)),
+        improved = bool(dev is None or f1 > state.best_f1)
+        entry = {"epoch": epoch, "step": state.step, "train_loss": float(np.mean(losses)),
                  "dev_f1": f1 if dev else None, "dev_precision": dev and dev["precision"],
                  "dev_recall": dev and dev["recall"], "dev_per_label": dev and dev["per_label"],
                  "best": improved, "seconds": round(time.time() - started, 1)}
-        with log_path.open("a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
         tqdm.write(f"epoch {epoch}: loss {entry['train_loss']:.4f}  dev strict F1 "
                    f"{'n/a' if dev is None else f'{f1:.4f}'}{'  (best)' if improved else ''}",
                    file=sys.stderr)
+        state.epoch = epoch
         if improved:
-            best_f1, best_epoch, bad_epochs = f1, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            state.best_f1, state.best_epoch, state.bad_epochs = f1, epoch, 0
+            state.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
-            bad_epochs += 1
-        if bad_epochs >= cfg.patience or (cfg.max_steps and step >= cfg.max_steps) \
-                or epoch == cfg.stop_after_epoch:
+            state.bad_epochs += 1
+        finished = bool(state.bad_epochs >= cfg.patience or (cfg.max_steps and state.step >= cfg.max_steps)
+                        or epoch == cfg.stop_after_epoch)
+        # the log line and the checkpoint of an epoch: the log first, so a resumed run
+        # (which keeps the log lines of the epochs its checkpoint has) never lacks one
+        with log_path.open("a", encoding="utf-8") as f:
+            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        if finished:
             break
+        if epoch < cfg.epochs:
+            _save_checkpoint(ckpt_path, fingerprint, state, model, optimizer, scheduler, generator)
 
-    model.load_state_dict(best_state)
+    model.load_state_dict(state.best_state)
     ner.set_model(model, tokenizer)  # eval mode, inference dtype
     nlp.meta["name"] = "govreport_ner"
-    nlp.meta["performance"] = {"ents_f": best_f1 if dev_records else None}
+    nlp.meta["performance"] = {"ents_f": state.best_f1 if dev_records else None}
     nlp.to_disk(out_dir)
     save_config(cfg, out_dir / "train_config.toml")
     summary = {
-        "best_epoch": best_epoch,
-        "best_dev_f1": best_f1 if dev_records else None,
-        "steps": step,
+        "best_epoch": state.best_epoch,
+        "best_dev_f1": state.best_f1 if dev_records else None,
+        "steps": state.step,
         "train_windows": len(features),
         "dev_records": len(dev_records),
         "dev_boundaries": stats.boundaries,
@@ -369,7 +470,8 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
         "dev_boundary_inside_fraction": stats.inside_fraction,
         "dev_span_conflicts": stats.conflicts,
     }
-    (out_dir / "train_summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    write_atomic(out_dir / "train_summary.json", json.dumps(summary, indent=2))
+    ckpt_path.unlink(missing_ok=True)
     return summary
 
 
