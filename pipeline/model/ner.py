@@ -43,6 +43,7 @@ from spacy.util import minibatch
 
 from pipeline.annotation.schema import Record, Span
 from pipeline.model import precision
+from pipeline.model.decoding import DECODERS, decode, snap_to_words
 from pipeline.model.settings import DEFAULTS, NERSettings
 from pipeline.text.docs import make_char_doc, paragraphs, set_entities, set_paragraphs
 from pipeline.text.structure import infer_section
@@ -108,6 +109,9 @@ class TransformerNER:
         self.batch_size = settings.batch_size
         self.dtype = settings.dtype
         self.style_rules = settings.style_rules
+        if settings.decoding not in DECODERS:
+            raise ValueError(f"unknown decoding {settings.decoding!r} (expected one of {', '.join(DECODERS)})")
+        self.decoding = settings.decoding
         precision.resolve_precision(self.dtype)  # fail early on an unknown value
         self.model = None  # the weights (what to_disk saves)
         self.runner = None  # the module inference calls: the model, or its int8 copy
@@ -216,25 +220,34 @@ class TransformerNER:
                 enc = self.encode(text)
                 if any(s < e for s, e in enc.offsets):  # something to tag
                     paras.append((d, para.start_char, text, enc, self.windows(enc, para.label_)))
-        flat = [w for p in paras for w in p[-1]]
-        tops = [(p.max(-1).values.tolist(), p.argmax(-1).tolist()) for p in self.window_probs(flat)]
+        probs = self.window_probs([w for p in paras for w in p[-1]])
         result: list[list[tuple[int, int, str, float]]] = [[] for _ in docs]
         k = 0
         for d, offset, text, enc, wins in paras:
-            owner = owner_window(len(enc), [(w.start, w.end) for w in wins])
-            tags, scores = [], []
-            for i, w_idx in enumerate(owner):
-                w = wins[w_idx]
-                top_prob, top_label = tops[k + w_idx]
-                tags.append(self.tags[top_label[w.prefix + i - w.start]])
-                scores.append(top_prob[w.prefix + i - w.start])
+            rows = _owned_rows(probs[k:k + len(wins)], wins, len(enc))
             k += len(wins)
-            rules = self.style_rules  # the project's span-edge rules (not a benchmark's)
-            for s, e, label, score in tags_to_spans(enc.offsets, tags, scores, text if rules else None):
-                if rules and label in QUANTITY_LABELS:
-                    s = _skip_adverb(text, s, e)
+            chosen, scores = decode(rows.numpy(), self.tags, self.decoding,
+                                    mask=[s < e for s, e in enc.offsets])
+            tags = [self.tags[i] for i in chosen]
+            for s, e, label, score in self._spans(text, enc, tags, scores):
                 result[d].append((s + offset, e + offset, label, score))
         return result
+
+    def _spans(self, text: str, enc: Encoding, tags: list[str], scores: list[float]):
+        """The paragraph's character spans from its piece tags: whole Latin words and
+        numbers, the project's edge rules when ``style_rules``, no overlaps."""
+        rules = self.style_rules  # the project's span-edge rules (not a benchmark's)
+        spans = []
+        for s, e, label, score in tags_to_spans(enc.offsets, tags, scores, text if rules else None):
+            s, e = snap_to_words(text, s, e)
+            if rules and label in QUANTITY_LABELS:
+                s = _skip_adverb(text, s, e)
+            if spans and s < spans[-1][1]:  # widened into the previous span: keep the likelier
+                if score <= spans[-1][3]:
+                    continue
+                spans.pop()
+            spans.append((s, e, label, score))
+        return spans
 
     def window_probs(self, wins: Sequence[Window]) -> list[torch.Tensor]:
         """Label probabilities (float32, one row per position) for each window,
@@ -350,6 +363,7 @@ def make_ner(
     batch_size: int,
     dtype: str,
     style_rules: bool,
+    decoding: str = DEFAULTS.decoding,
 ) -> TransformerNER:
     """Factory of ``govreport_ner`` (settings and defaults: :class:`NERSettings`).
     The model is loaded by ``initialize()`` (from ``base_model``) or by
@@ -357,7 +371,22 @@ def make_ner(
     return TransformerNER(nlp, name, NERSettings(
         base_model=base_model, labels=list(labels), scheme=scheme,
         section_context=section_context, max_length=max_length, stride=stride,
-        batch_size=batch_size, dtype=dtype, style_rules=style_rules))
+        batch_size=batch_size, dtype=dtype, style_rules=style_rules, decoding=decoding))
+
+
+def _owned_rows(window_probs: Sequence[torch.Tensor], wins: Sequence[Window], n: int) -> torch.Tensor:
+    """``(n, tags)`` probabilities of a paragraph's ``n`` pieces, each row from the
+    window that owns the piece (:func:`owner_window`)."""
+    owner = owner_window(n, [(w.start, w.end) for w in wins])
+    parts, i = [], 0
+    while i < n:  # each window owns one contiguous run of pieces
+        w_idx, j = owner[i], i
+        while j < n and owner[j] == w_idx:
+            j += 1
+        w = wins[w_idx]
+        parts.append(window_probs[w_idx][w.prefix + i - w.start: w.prefix + j - w.start])
+        i = j
+    return torch.cat(parts)
 
 
 def pad_batch(rows: Sequence[Sequence[int]], pad_value: int) -> tuple[torch.Tensor, torch.Tensor]:

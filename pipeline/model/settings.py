@@ -32,6 +32,7 @@ class NERSettings:
     batch_size: int = 32  # windows per forward pass at inference
     dtype: str = "auto"  # inference precision (pipeline.model.precision)
     style_rules: bool = True  # trim predicted span edges to the project's rules
+    decoding: str = "viterbi"  # piece tags: "viterbi" (well-formed IOB2) or "argmax" (pipeline.model.decoding)
 
     def config(self) -> dict[str, Any]:
         """The settings as a spaCy component config (plain JSON values)."""

@@ -85,6 +85,7 @@ class TrainConfig:
     silver_weight: float = 0.5  # loss weight of silver windows (gold: 1.0)
     labels: list[str] = field(default_factory=lambda: list(DEFAULTS.labels))  # entity labels (a benchmark's own)
     style_rules: bool = DEFAULTS.style_rules  # the project's boundary rules: validate data, trim span edges
+    decoding: str = DEFAULTS.decoding  # piece tags in dev evaluation and the saved model: viterbi or argmax
     scheme: str = DEFAULTS.scheme  # "subword" (tokenizer pieces) or "char" (one piece per character)
     section_context: bool = DEFAULTS.section_context  # section marker token after [CLS]
     max_length: int = DEFAULTS.max_length  # model positions per window, specials included
@@ -111,7 +112,7 @@ class TrainConfig:
         return NERSettings(base_model=self.base_model, labels=list(self.labels), scheme=self.scheme,
                            section_context=self.section_context, max_length=self.max_length,
                            stride=self.stride, batch_size=self.eval_batch_size, dtype=self.dtype,
-                           style_rules=self.style_rules)
+                           style_rules=self.style_rules, decoding=self.decoding)
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
