@@ -339,3 +339,18 @@ def test_train_command_errors_are_one_line_with_exit_2(corpus, capsys):
     assert "cannot load the base model" in err and "no-base" in err and "Traceback" not in err
     assert main(sets + ["--set", f'data_files=["{corpus / "none-*.jsonl"}"]']) == 2
     assert "no annotation file matches" in capsys.readouterr().err
+
+
+def test_train_fraction_keeps_a_fixed_nested_share_of_the_documents(corpus):
+    from pipeline.model.training import subset_documents
+
+    docs = [f"d{i}" for i in range(31)] * 2
+    quarter, half = subset_documents(docs, 0.25, 0), subset_documents(docs, 0.5, 0)
+    assert (len(quarter), len(half), len(subset_documents(docs, 1.0, 0))) == (8, 16, 31)
+    assert quarter <= half and subset_documents(docs, 0.25, 0) == quarter
+    assert subset_documents(docs, 0.25, 1) != quarter
+    summary = train(_cfg(corpus, "fraction", epochs=1, train_fraction=0.5))
+    assert len(summary["train_documents"]) == 2  # ceil(0.5 * 3 training documents)
+    assert summary["train_windows"] < train(_cfg(corpus, "fraction-all", epochs=1, max_steps=1))["train_windows"]
+    with pytest.raises(ValueError, match="train_fraction"):
+        train(_cfg(corpus, "fraction-bad", train_fraction=0.0))

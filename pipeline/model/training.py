@@ -5,7 +5,8 @@ Settings are a :class:`TrainConfig`, read from a TOML file (flat keys, see
 TOML syntax; bare words are strings). The loop follows HF ``run_ner.py``:
 
 1. gold records through :func:`pipeline.annotation.dataset.load_dataset` with the
-   splits file (``train_split`` / ``dev_split``), plus optional silver files
+   splits file (``train_split`` / ``dev_split``; ``train_fraction`` < 1 keeps that
+   share of the training documents, for learning curves), plus optional silver files
    (their dev/test documents dropped) trained with ``silver_weight``; the
    label set is ``labels`` (default: the project's four; a benchmark's own,
    with ``style_rules = false`` for its annotation conventions);
@@ -33,7 +34,7 @@ defaults, and :meth:`TrainConfig.ner_settings` is what the component gets.
 Public API: :class:`TrainConfig`, :func:`load_config`, :func:`save_config`,
 :func:`make_nlp`, :func:`make_features`, :func:`collate_windows`,
 :func:`window_loss`, :func:`make_optimizer`, :func:`seed_everything`,
-:func:`evaluate`, :func:`boundary_stats`, :func:`run_fingerprint`, :func:`train`, :func:`config_help`
+:func:`evaluate`, :func:`boundary_stats`, :func:`subset_documents`, :func:`run_fingerprint`, :func:`train`, :func:`config_help`
 :class:`CheckpointMismatch` (the command line is :mod:`pipeline.cli.train`).
 """
 
@@ -81,6 +82,8 @@ class TrainConfig:
     splits_file: str = "annotations/splits.json"
     train_split: str = "train"
     dev_split: str = "dev"
+    train_fraction: float = 1.0  # train on this share of the train split's documents (learning curves)
+    train_subset_seed: int = 0  # which documents train_fraction keeps (independent of seed)
     silver_files: list[str] = field(default_factory=list)  # extra training JSONL (globs)
     silver_weight: float = 0.5  # loss weight of silver windows (gold: 1.0)
     labels: list[str] = field(default_factory=lambda: list(DEFAULTS.labels))  # entity labels (a benchmark's own)
@@ -220,6 +223,15 @@ def boundary_stats(ner: TransformerNER, dataset) -> AlignmentStats:
         _, stats = spans_to_tags(ner.encode(row["text"]).offsets, _spans(row))
         total.add(stats)
     return total
+
+
+def subset_documents(doc_ids: Sequence[str], fraction: float, seed: int) -> set[str]:
+    """``ceil(fraction * n)`` of the ``n`` distinct ``doc_ids``, drawn with ``seed``
+    (the same documents for the same ids, fraction and seed; a larger fraction
+    keeps every document of a smaller one)."""
+    docs = sorted(set(doc_ids))
+    random.Random(seed).shuffle(docs)
+    return set(docs[:max(1, math.ceil(fraction * len(docs)))]) if docs else set()
 
 
 def _records(dataset) -> list[Record]:
@@ -362,6 +374,8 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
 
     if not cfg.labels or len(set(cfg.labels)) != len(cfg.labels) or not all(cfg.labels):
         raise ValueError(f"labels must be distinct non-empty strings, got {cfg.labels!r}")
+    if not 0.0 < cfg.train_fraction <= 1.0:
+        raise ValueError(f"train_fraction must be in (0, 1], got {cfg.train_fraction}")
     gold = _expand(cfg.data_files)  # a missing file is named before anything loads
     silver = _expand(cfg.silver_files) if cfg.silver_files else []
     seed_everything(cfg.seed)
@@ -374,6 +388,9 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
     checks = {"labels": cfg.labels, "style_rules": cfg.style_rules}
     train_ds = load_dataset(gold, cfg.splits_file, cfg.train_split, **checks)
     dev_ds = load_dataset(gold, cfg.splits_file, cfg.dev_split, **checks)
+    train_docs = subset_documents(train_ds["doc_id"], cfg.train_fraction, cfg.train_subset_seed)
+    if len(train_docs) < len(set(train_ds["doc_id"])):
+        train_ds = train_ds.filter(lambda r: r["doc_id"] in train_docs)
     features = make_features(ner, train_ds)
     if silver:
         held_out = {d for name, ids in read_splits(cfg.splits_file).items()
@@ -465,6 +482,7 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
         "best_dev_f1": state.best_f1 if dev_records else None,
         "steps": state.step,
         "train_windows": len(features),
+        "train_documents": sorted(train_docs),
         "dev_records": len(dev_records),
         "dev_boundaries": stats.boundaries,
         "dev_boundaries_inside_piece": stats.inside_piece,
