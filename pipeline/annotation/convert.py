@@ -28,7 +28,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline.annotation.jsonl import dumps_records, read_records
+from pipeline.annotation.jsonl import NO_RECORDS, dumps_records, read_bytes, read_records, read_text
 from pipeline.annotation.schema import LABELS, AnnotationError, Link, Record, Span, default_doc_id
 from pipeline.files import write_atomic
 
@@ -497,11 +497,15 @@ def docbin_to_records(data: bytes) -> list[Record]:
 # --------------------------------------------------------------------------- files
 
 
-def read_as(path: str | os.PathLike[str], fmt: str, *, validate: bool = True) -> list[Record]:
+def read_as(path: str | os.PathLike[str], fmt: str, *, validate: bool = True,
+            require_records: bool = False) -> list[Record]:
     """Read records from a file in format ``fmt`` (one of :data:`READABLE`).
 
-    With ``validate=True`` the records must pass
-    :func:`~pipeline.annotation.validate.validate_records` (raises on the first problem).
+    Raises :class:`AnnotationError` naming the file and the reason when it cannot
+    be read (:func:`~pipeline.annotation.jsonl.read_text`) or parsed, with
+    ``require_records=True`` when it holds no record, and with ``validate=True``
+    for the first problem
+    :func:`~pipeline.annotation.validate.validate_records` finds.
     """
     from pipeline.annotation.validate import raise_first, validate_records
 
@@ -509,14 +513,19 @@ def read_as(path: str | os.PathLike[str], fmt: str, *, validate: bool = True) ->
         raise ValueError(f"cannot read format {fmt!r} (readable: {', '.join(READABLE)})")
     path = Path(path)
     if fmt == "jsonl":
-        return read_records(path, validate=validate)
+        return read_records(path, validate=validate, require_records=require_records)
     if fmt == "docbin":
-        records = docbin_to_records(path.read_bytes())
+        data = read_bytes(path)
+        try:
+            records = docbin_to_records(data)
+        except (ValueError, KeyError) as e:  # what spaCy raises for bytes that are not a DocBin
+            raise AnnotationError("not a spaCy DocBin file", str(path)) from e
     else:
-        content = path.read_text(encoding="utf-8-sig")  # tolerate a BOM
         parse = {"inline": inline_to_records, "doccano": doccano_to_records,
                  "labelstudio": labelstudio_to_records}[fmt]
-        records = parse(content, str(path))
+        records = parse(read_text(path), str(path))
+    if require_records and not records:
+        raise AnnotationError(NO_RECORDS, str(path))
     if validate:
         raise_first(validate_records(records, str(path)))
     return records

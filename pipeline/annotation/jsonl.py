@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
@@ -11,19 +12,52 @@ from pipeline.annotation.schema import AnnotationError, Problem, Record
 from pipeline.annotation.validate import raise_first, validate_records
 from pipeline.files import write_atomic
 
+NO_RECORDS = "no records"
+"""The reason given for an annotation file without any record."""
+
+
+def read_text(path: str | os.PathLike[str]) -> str:
+    """The UTF-8 text of an annotation file (a BOM is tolerated).
+
+    Raises :class:`AnnotationError` naming the file and the reason when it cannot
+    be read: ``file not found``, ``is a folder, not a file``, ``not UTF-8 (first
+    bad byte at offset N, line L)`` (N counts bytes from the file's start, BOM
+    included), or the system's reason.
+    """
+    data = read_bytes(path)
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[bom:].decode("utf-8")
+    except UnicodeDecodeError as e:
+        offset = bom + e.start
+        line = data.count(b"\n", 0, offset) + 1
+        raise AnnotationError(f"not UTF-8 (first bad byte at offset {offset}, line {line})",
+                              str(path)) from None
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of an annotation file; :class:`AnnotationError` naming the file
+    and the reason when it cannot be read (see :func:`read_text`)."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        reason = "file not found"
+    except IsADirectoryError:
+        reason = "is a folder, not a file"
+    except OSError as e:
+        reason = (e.strerror or str(e)).lower()
+    raise AnnotationError(reason, str(path))
+
 
 def _parse_lines(path: Path) -> Iterator[tuple[int, Record | Problem]]:
-    """Yield ``(line number, Record or Problem)`` for each non-blank line of a JSONL file."""
-    name = str(path)
+    """Yield ``(line number, Record or Problem)`` for each non-blank line of a JSONL
+    file; a file that cannot be read is one Problem (line 0)."""
     try:
-        content = path.read_text(encoding="utf-8-sig")  # tolerate a BOM
-    except FileNotFoundError:
-        yield 0, Problem(name, None, None, "file not found")
+        content = read_text(path)
+    except AnnotationError as e:
+        yield 0, Problem(str(path), None, None, e.reason)
         return
-    except UnicodeDecodeError as e:
-        yield 0, Problem(name, None, None, f"not UTF-8: {e.reason} at byte {e.start}")
-        return
-    yield from _parse_text(content, name)
+    yield from _parse_text(content, str(path))
 
 
 def _parse_text(content: str, name: str) -> Iterator[tuple[int, Record | Problem]]:
@@ -43,7 +77,10 @@ def _parse_text(content: str, name: str) -> Iterator[tuple[int, Record | Problem
 
 
 def validate_file(path: str | os.PathLike[str], *more: str | os.PathLike[str]) -> list[Problem]:
-    """Every problem in one or more JSONL files; duplicate ids are checked across all of them."""
+    """Every problem in one or more JSONL files; duplicate ids are checked across all of them.
+
+    A file that cannot be read is one problem (see :func:`read_text`), and so is a
+    readable file without any record (``no records``)."""
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for p in (path, *more):
@@ -57,6 +94,8 @@ def validate_file(path: str | os.PathLike[str], *more: str | os.PathLike[str]) -
             else:
                 records.append(item)
                 lines.append(lineno)
+        if not records and not file_problems:
+            file_problems.append(Problem(str(p), None, None, NO_RECORDS))
         file_problems.extend(validate_records(records, str(p), lines))
         for record, line in zip(records, lines):
             if record.id in seen and seen[record.id] != str(p):
@@ -68,13 +107,15 @@ def validate_file(path: str | os.PathLike[str], *more: str | os.PathLike[str]) -
 
 
 def read_records(path: str | os.PathLike[str], *, validate: bool = True,
-                 labels: Sequence[str] | None = None, style_rules: bool = True) -> list[Record]:
+                 labels: Sequence[str] | None = None, style_rules: bool = True,
+                 require_records: bool = False) -> list[Record]:
     """Read a JSONL annotation file.
 
-    Raises :class:`AnnotationError` (file, line, record id, reason) for the
-    first malformed line, or, with ``validate=True``, the first problem that
-    :func:`validate_records` finds (``labels`` and ``style_rules`` are passed
-    to it).
+    Raises :class:`AnnotationError` (file, line, record id, reason) when the file
+    cannot be read (:func:`read_text`), for the first malformed line, with
+    ``require_records=True`` when it holds no record (``no records``), or, with
+    ``validate=True``, for the first problem that :func:`validate_records` finds
+    (``labels`` and ``style_rules`` are passed to it).
     """
     path = Path(path)
     records: list[Record] = []
@@ -84,6 +125,8 @@ def read_records(path: str | os.PathLike[str], *, validate: bool = True,
             raise item.to_error()
         records.append(item)
         lines.append(lineno)
+    if require_records and not records:
+        raise AnnotationError(NO_RECORDS, str(path))
     if validate:
         raise_first(validate_records(records, str(path), lines,
                                       labels=labels, style_rules=style_rules))
@@ -122,11 +165,12 @@ def write_records(path: str | os.PathLike[str], records: Iterable[Record], *,
 
 
 def read_splits(splits_file: str | os.PathLike[str]) -> dict[str, list[str]]:
-    """Read ``{"train": [doc_id...], "dev": [...], "test": [...]}``; a doc_id in
-    two splits (or twice in one) is an :class:`AnnotationError`."""
+    """Read ``{"train": [doc_id...], "dev": [...], "test": [...]}``; a file that
+    cannot be read (:func:`read_text`) or parsed, or a doc_id in two splits (or
+    twice in one), is an :class:`AnnotationError`."""
     name = str(splits_file)
     try:
-        splits = json.loads(Path(splits_file).read_text(encoding="utf-8"))
+        splits = json.loads(read_text(splits_file))
     except json.JSONDecodeError as e:
         raise AnnotationError(f"malformed JSON: {e.msg}", name, e.lineno) from e
     if not isinstance(splits, dict) or not all(

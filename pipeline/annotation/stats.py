@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from pipeline.annotation.jsonl import read_records, read_splits
-from pipeline.annotation.schema import LABELS, Record
+from pipeline.annotation.schema import LABELS, AnnotationError, Record
 from pipeline.annotation.scores import score
 
 BEGIN = "<!-- STATISTICS:BEGIN — filled in by a script; do not edit by hand -->"
@@ -21,10 +21,19 @@ END = "<!-- STATISTICS:END -->"
 
 
 def read_gold(folder: str | Path) -> list[Record]:
-    """All records of the ``*.jsonl`` files in ``folder``, in file order."""
+    """All records of the ``*.jsonl`` files in ``folder``, in file order.
+
+    Raises :class:`AnnotationError` naming the folder when it is not a folder or
+    holds no ``*.jsonl`` file, or naming the file that cannot be read, holds no
+    record or has an invalid one."""
+    if not Path(folder).is_dir():
+        raise AnnotationError("not a folder", str(folder))
+    paths = sorted(Path(folder).glob("*.jsonl"))
+    if not paths:
+        raise AnnotationError("no *.jsonl files", str(folder))
     records: list[Record] = []
-    for path in sorted(Path(folder).glob("*.jsonl")):
-        records += read_records(path)
+    for path in paths:
+        records += read_records(path, require_records=True)
     return records
 
 
@@ -89,35 +98,58 @@ def agreement_table(first: Sequence[Record], second: Sequence[Record]) -> str:
     return "\n".join(lines)
 
 
+def _agreement(first: Sequence[Record], second: Sequence[Record],
+               first_file: str | Path, second_file: str | Path) -> str:
+    """:func:`agreement_table` of two passes read from these files; an
+    :class:`AnnotationError` naming them when they are not over the same paragraphs."""
+    try:
+        return agreement_table(first, second)
+    except ValueError as e:
+        raise AnnotationError(f"cannot be compared with {second_file}: {e}", str(first_file)) from e
+
+
 AgreementRound = tuple[str, "str | Path", "str | Path"]
 """``(name, first pass JSONL, second pass JSONL)`` of one agreement study."""
 
 
 def statistics_markdown(gold_folder: str | Path, splits_file: str | Path,
-                        rounds: Sequence[AgreementRound] = ()) -> str:
+                        rounds: Sequence[AgreementRound] = (), *,
+                        skip_missing_rounds: bool = True) -> str:
     """The per-split and per-document tables, then one agreement table per round
-    whose two files exist and, with several rounds, one over all of them."""
+    and, with several rounds, one over all of them. A round whose two files do not
+    both exist is left out, or, with ``skip_missing_rounds=False``, is an error.
+
+    Raises :class:`AnnotationError` naming the file (or folder) and the reason
+    for gold, splits or round files that cannot be read, hold no record or are
+    invalid."""
     records = read_gold(gold_folder)
     splits = read_splits(splits_file)
     parts = ["### Per split", "", split_table(records, splits), "", "### Per document", "",
              document_table(records, splits)]
-    found = [(name, read_records(a), read_records(b)) for name, a, b in rounds
-             if Path(a).exists() and Path(b).exists()]
+    found = [(name, a, b, read_records(a, require_records=True), read_records(b, require_records=True))
+             for name, a, b in rounds
+             if not skip_missing_rounds or (Path(a).exists() and Path(b).exists())]
     if found:
         parts += ["", "### Agreement"]
-    for name, first, second in found:
-        parts += ["", f"**{name}.** " + agreement_table(first, second)]
+    for name, a, b, first, second in found:
+        parts += ["", f"**{name}.** " + _agreement(first, second, a, b)]
     if len(found) > 1:
-        first = [r for _, a, _ in found for r in a]
-        second = [r for _, _, b in found for r in b]
+        first = [r for *_, passed, _ in found for r in passed]
+        second = [r for *_, passed in found for r in passed]
         parts += ["", "**All rounds.** " + agreement_table(first, second)]
     return "\n".join(parts)
 
 
 def write_into_readme(readme: str | Path, markdown: str) -> None:
-    """Replace the text between the STATISTICS markers of ``readme``."""
+    """Replace the text between the STATISTICS markers of ``readme``.
+
+    Raises ``OSError`` when the file cannot be read or written and ``ValueError``
+    (naming the file) when it is not UTF-8 or has no markers."""
     path = Path(readme)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8") from None
     pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
     if not pattern.search(text):
         raise ValueError(f"{path}: no {BEGIN!r} ... {END!r} markers")

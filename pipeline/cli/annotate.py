@@ -7,9 +7,16 @@ Usage (from the repository root; ``govreport-ner annotate`` is the same command)
     python scripts/annotate.py convert --from inline --to jsonl batch1.txt batch1.jsonl
     python scripts/annotate.py convert --from jsonl --to docbin gold.jsonl gold.spacy
 
-Exit status: 0 on success, 1 when a file has problems (each printed as
-``file:line: [record id] reason`` on stderr), 2 on a usage error.
-Outputs are written atomically: on any error nothing is written.
+Exit status: 0 on success; 1 when an input file has problems: it cannot be read
+(missing, a folder, not UTF-8), is malformed, holds no record, or its records break
+the rules (``validate`` prints every problem, ``convert`` and ``stats`` the first,
+each as one line ``file:line: [record id] reason`` or ``file: reason`` on stderr;
+``preannotate`` prints ``error: file: reason`` for a report it cannot read or that
+has no text, and goes on with the others); 2 on a usage or setup error (bad
+options, a format the suffix does not tell, an output that cannot be written, a
+model that cannot be loaded, a README without the statistics markers), one line
+``annotate: file: reason`` (argparse's own errors: its usage line, then the error).
+Output files are written atomically: a file that fails is not written.
 """
 
 from __future__ import annotations
@@ -31,34 +38,44 @@ SUFFIX_FORMATS = {
 }
 
 
+class UsageError(Exception):
+    """A usage or setup error (exit status 2); ``str(error)`` is one line, ``file: reason``."""
+
+
+def _os_reason(err: OSError) -> str:
+    """An ``OSError``'s reason in a few words (``is a folder``, ``permission denied``...)."""
+    if isinstance(err, IsADirectoryError):
+        return "is a folder"
+    return (err.strerror or str(err)).lower()
+
+
 def _guess_format(path: str) -> str:
     fmt = SUFFIX_FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise SystemExit(f"annotate: cannot tell the format of {path}; pass --format")
+        raise UsageError(f"{path}: cannot tell the format from the suffix; pass --format")
     return fmt
 
 
 def _problems_of(path: str, fmt: str) -> list[Problem]:
-    """Problems of a non-JSONL file: its parse error, else its records' problems."""
+    """Problems of a non-JSONL file: its read or parse error, else its records' problems."""
     try:
-        records = read_as(path, fmt, validate=False)
+        records = read_as(path, fmt, validate=False, require_records=True)
     except AnnotationError as e:
         return [Problem(e.file or path, e.line, e.record_id, e.reason)]
-    except OSError as e:
-        return [Problem(path, None, None, e.strerror or str(e))]
     return validate_records(records, path)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Validate each file; print every problem; non-zero when there is any."""
+    """Validate each file; print every problem; 1 when there is any."""
+    formats = {f: args.format or _guess_format(f) for f in args.files}  # usage errors first
+    for f, fmt in formats.items():
+        if fmt not in READABLE:
+            raise UsageError(f"{f}: cannot validate format {fmt!r} (readable: {', '.join(READABLE)})")
     problems: list[Problem] = []
-    jsonl = [f for f in args.files if (args.format or _guess_format(f)) == "jsonl"]
+    jsonl = [f for f, fmt in formats.items() if fmt == "jsonl"]
     if jsonl:  # together, so that duplicate ids across files are found
         problems += validate_file(*jsonl)
-    for f in args.files:
-        fmt = args.format or _guess_format(f)
-        if fmt not in READABLE:
-            raise SystemExit(f"annotate: cannot validate format {fmt!r}")
+    for f, fmt in formats.items():
         if fmt != "jsonl":
             problems += _problems_of(f, fmt)
     for p in problems:
@@ -73,47 +90,64 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    """Read IN in one format, write OUT in another."""
+    """Read IN in one format, write OUT in another; 1 when IN has a problem."""
     try:
-        records = read_as(args.input, args.src, validate=not args.no_validate)
+        records = read_as(args.input, args.src, validate=not args.no_validate, require_records=True)
         write_as(args.output, records, args.dst)
     except AnnotationError as e:
         print(e, file=sys.stderr)
         return 1
-    except OSError as e:
-        print(f"{e.filename}: {e.strerror}", file=sys.stderr)
-        return 1
+    except OSError as e:  # reading IN is an AnnotationError: this is writing OUT
+        raise UsageError(f"{args.output}: cannot write ({_os_reason(e)})") from e
     if not args.quiet:
         print(f"wrote {len(records)} record(s) to {args.output} ({args.dst})")
     return 0
 
 
 def cmd_preannotate(args: argparse.Namespace) -> int:
-    """Raw reports -> paragraph records pre-filled by the rule baseline (or a model)."""
+    """Raw reports -> paragraph records pre-filled by the rule baseline (or a model);
+    1 when a report cannot be read or has no text (the others go on)."""
     from pipeline.model.build import load_pipeline, model_path
-    from pipeline.runner.records import records_for_report
+    from pipeline.model.encoders.loading import ModelLoadError
+    from pipeline.runner.records import records_from_doc
     from pipeline.text.reading import ReportReadError, read_report
 
-    nlp = load_pipeline(model_path(args.model))
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: --out must be a folder, this is a file")
+    try:
+        nlp = load_pipeline(model_path(args.model))
+    except ModelLoadError as err:  # its message starts with the folder
+        raise UsageError(str(err)) from err
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"{out}: cannot create the folder ({_os_reason(err)})") from err
     suffix = {"inline": ".txt", "jsonl": ".jsonl"}[args.format]
     failed = 0
     for name in args.files:
         path = Path(name)
         try:
-            records = records_for_report(nlp, path, read_report(path), source=path.as_posix())
+            doc = nlp(read_report(path))
         except ReportReadError as err:
             print(f"error: {err}", file=sys.stderr)
             failed += 1
             continue
+        if not len(doc):
+            print(f"error: {path}: no text (nothing left after normalization)", file=sys.stderr)
+            failed += 1
+            continue
+        records = records_from_doc(doc, path.stem, path.as_posix())
         for record in records:
             # Pre-annotations are to be corrected; raw offsets of spans would go stale.
             record.meta.pop("raw_spans", None)
             for i, span in enumerate(record.spans):
                 record.spans[i] = type(span)(span.start, span.end, span.label)
         target = out / f"{path.stem}{suffix}"
-        write_as(target, records, args.format)
+        try:
+            write_as(target, records, args.format)
+        except OSError as err:
+            raise UsageError(f"{target}: cannot write ({_os_reason(err)})") from err
         if not args.quiet:
             print(f"{path} -> {target} ({len(records)} paragraphs, {sum(len(r.spans) for r in records)} spans)")
     return 1 if failed else 0
@@ -130,14 +164,26 @@ DEFAULT_ROUNDS = [
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    """Corpus statistics per split and the agreement table, into the README."""
+    """Corpus statistics per split and the agreement table, into the README; 1 when
+    a gold, splits or round file has a problem (the files of an explicit ``--round``
+    must exist; the default rounds are left out when absent)."""
     from pipeline.annotation.stats import statistics_markdown, write_into_readme
 
     rounds = [(name, first, second) for name, first, second in (args.round or DEFAULT_ROUNDS)]
-    markdown = statistics_markdown(args.gold, args.splits, rounds)
+    try:
+        markdown = statistics_markdown(args.gold, args.splits, rounds,
+                                       skip_missing_rounds=not args.round)
+    except AnnotationError as err:
+        print(err, file=sys.stderr)
+        return 1
     print(markdown)
     if args.readme and args.readme != "-":
-        write_into_readme(args.readme, markdown)
+        try:
+            write_into_readme(args.readme, markdown)
+        except OSError as err:
+            raise UsageError(f"{args.readme}: cannot update ({_os_reason(err)})") from err
+        except ValueError as err:  # names the README: not UTF-8, or no markers
+            raise UsageError(str(err)) from err
         if not args.quiet:
             print(f"\nwritten into {args.readme}", file=sys.stderr)
     return 0
@@ -183,5 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; the exit status (module docstring). argparse's own
+    usage errors exit 2 by ``SystemExit``, :class:`UsageError` returns 2."""
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except UsageError as err:
+        print(f"annotate: {err}", file=sys.stderr)
+        return 2

@@ -12,8 +12,25 @@ Data whose labels are not the project's (a benchmark imported by
 which predicts only the project's labels, is then shown as ``n/a``, and the
 data is checked against its own label set without the project's style rules.
 
-Exit status: 0 on success, 2 when the data file is malformed or has spans
-that cannot be scored (overlapping or out of range); annotation-style
+Exit status: 0 on success; 2, with one line ``error: file: reason``, when there is
+nothing to score or the scores would mean nothing. Checked before any model is
+loaded (:mod:`pipeline.evaluation.gold`):
+
+- a data file that cannot be read (missing, a folder, not UTF-8), has a
+  malformed line, or holds no record;
+- a record id given twice, in one file or across files: with a different text
+  the prediction's offsets would be compared with another paragraph's, with the
+  same text its entities would be counted twice (there is no opt-in: pass each
+  paragraph once);
+- ``--split``: a splits file that cannot be read, a split it does not have or
+  that lists no document, or none of whose documents is in the data (documents
+  of the split that the data lacks are only warned about);
+- ``--errors``/``--json`` naming a folder.
+
+Then: a model folder that cannot be loaded; spans that cannot be scored
+(overlapping or out of range); a predicted text that differs from its gold
+record's text (the message names the record id; the systems predict on the gold
+texts, so this means a broken system, and nothing is scored). Annotation-style
 problems (e.g. punctuation at a span's edge) are only warned about.
 """
 
@@ -23,11 +40,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.annotation.jsonl import read_records, read_splits
+from pipeline.annotation.jsonl import read_splits
 from pipeline.annotation.schema import AnnotationError
 from pipeline.annotation.validate import validate_records
+from pipeline.evaluation.gold import read_gold_files, split_records
 from pipeline.evaluation.report import format_f1_comparison, format_table, write_json
 from pipeline.evaluation.systems import CANONICAL_DTYPE, evaluate, project_labels
+from pipeline.model.encoders.loading import ModelLoadError
 from pipeline.model.precision import PRECISIONS
 
 
@@ -54,19 +73,20 @@ def main(argv: list[str] | None = None) -> int:
     if any(d not in PRECISIONS for d in compare):
         parser.error(f"--compare-dtypes: each must be one of {', '.join(PRECISIONS)}")
 
+    source = ", ".join(str(p) for p in args.data) if len(args.data) < 4 else f"{len(args.data)} files"
     try:
-        records = [r for path in args.data for r in read_records(path, validate=False)]
+        records = read_gold_files(args.data)
         if args.split:
-            docs = set(read_splits(args.splits).get(args.split, []))
-            if not docs:
-                print(f"error: {args.splits}: no split {args.split!r}", file=sys.stderr)
-                return 2
-            records = [r for r in records if r.doc_id in docs]
+            splits = read_splits(args.splits)
+            records, missing = split_records(records, splits, args.split, args.splits, source)
+            if missing:
+                print(f"warning: {len(missing)} of the {len(splits[args.split])} documents of split "
+                      f"{args.split!r} are not in {source}, e.g. {', '.join(map(repr, missing[:3]))}",
+                      file=sys.stderr)
     except AnnotationError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     name = args.split or args.data[0].stem
-    source = ", ".join(str(p) for p in args.data) if len(args.data) < 4 else f"{len(args.data)} files"
     if project_labels(records):
         problems = validate_records(records, source)
     else:
@@ -79,11 +99,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {len(problems)} annotation problem(s) in {source}, "
               f"first: {problems[0]}", file=sys.stderr)
     errors_path = args.errors or Path("outputs/evaluation") / f"{name}.errors.jsonl"
+    folder = next((p for p in (errors_path, args.json) if p is not None and p.is_dir()), None)
+    if folder is not None:
+        print(f"error: {folder}: is a folder, not a file", file=sys.stderr)
+        return 2
 
     try:
         result = evaluate(args.model, records, batch_size=args.batch_size,
                           errors_path=errors_path, dtype=args.dtype)
-    except ValueError as err:  # spans that cannot be scored (overlaps, out of range)
+    except ModelLoadError as err:  # its message starts with the model folder
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:  # spans that cannot be scored, a predicted text that differs
         print(f"error: {source}: {err}", file=sys.stderr)
         return 2
     print(format_table(result))

@@ -2,6 +2,8 @@
 
 Scores are entity-level, strict IOB2 (:mod:`pipeline.annotation.scores`).
 
+- :mod:`~pipeline.evaluation.gold`: gold records read from files and kept to a
+  split, refused when nothing would be scored or a record id is given twice;
 - :mod:`~pipeline.evaluation.systems`: run the NER model and the rule baseline
   on gold records and score both (:func:`~pipeline.evaluation.systems.evaluate`);
 - :mod:`~pipeline.evaluation.errors`: every false positive and false negative,

@@ -14,7 +14,7 @@ Steps, in order (each can be switched off in :class:`NormalizeConfig`):
                  entities, zero-width characters, runs of U+FFFD
 ``mojibake``     GBK bytes decoded one byte off (``?。ㄒ唬┙y籌`` -> ``\ufffd（一）統籌``)
 ``pinyin``       pinyin glosses after characters (``區(qū)`` -> ``區``)
-``ads``          injected advertisement tokens (``manbetx客户端``)
+``ads``          injected advertisement tokens (``manbetx客户端``, traditional ``manbetx客戶端``)
 ``boilerplate``  site header/footer lines, navigation word lists
 ``footnotes``    inline footnote markers (``“三个圆满收官”[1]``)
 ``stray_marks``  ``?`` left where a space or a character was lost
@@ -367,7 +367,8 @@ def _pinyin(text: str) -> list[_Edit]:
 # --------------------------------------------------------------------------
 
 # Gambling-site spam injected into scraped pages; the brand names never occur
-# in government reports.
+# in government reports. Matched on the text's simplified view, so that the
+# traditional forms go too (``manbetx客戶端``, ``萬博體育官網``).
 _AD = re.compile(
     r"(?:manbetx|betway|bet365|188bet|188金宝博|万博体育|亚博体育|开云体育|乐鱼体育|澳门新葡京|威尼斯人)"
     r"(?:客户端|官网|官方网站|下载|登录|app|APP)?",
@@ -375,8 +376,17 @@ _AD = re.compile(
 )
 
 
+def _simplified_view(text: str) -> str:
+    """``text`` with each character converted on its own by OpenCC ``t2s`` (one
+    whose conversion is not a single character stays): character for character,
+    so a match in the view is a match at the same offsets in ``text``."""
+    converted = {ch: to_simplified(ch) for ch in set(text)}
+    return text.translate({ord(a): b for a, b in converted.items() if a != b and len(b) == 1})
+
+
 def _ads(text: str) -> list[_Edit]:
-    return _regex_edits(_AD, text, "")
+    """Every ad, in simplified or traditional characters, removed."""
+    return [_Edit(m.start(), m.end(), "") for m in _AD.finditer(_simplified_view(text))]
 
 
 # --------------------------------------------------------------------------
