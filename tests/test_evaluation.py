@@ -349,10 +349,26 @@ def test_scores_are_computed_in_the_canonical_precision_whatever_the_model_says(
                       str(tmp_path / "e.jsonl"), "--compare-dtypes", "int8"])
     out = capsys.readouterr().out
     assert rc == 0
-    assert "system: " + str(tmp_path / "model") + ", float32)" in out
+    assert "system: " + str(tmp_path / "model") + ", float32, viterbi decoding)" in out
     comparison = out[out.index("F1, "):].splitlines()
     assert comparison[1].split() == ["label", "float32", "int8", "support"]
     assert comparison[-2].startswith("micro")
     with pytest.raises(SystemExit) as err:
         script.main(["--model", str(tmp_path / "model"), "--data", str(data), "--compare-dtypes", "fp8"])
     assert err.value.code == 2
+
+
+def test_decoding_is_the_models_unless_overridden(gold_records: list[Record], tmp_path: Path, capsys) -> None:
+    """The saved decoding is used (viterbi by default); --decoding argmax scores the
+    same probabilities with each piece's own best tag, and the table says which."""
+    _save_tiny_model(tmp_path, "float32")
+    assert evaluate(tmp_path / "model", gold_records)["decoding"] == "viterbi"
+    assert evaluate(tmp_path / "model", gold_records, decoding="argmax")["decoding"] == "argmax"
+    assert evaluate("none", gold_records)["decoding"] is None
+    data = tmp_path / "gold.jsonl"
+    write_records(data, gold_records)
+    from pipeline.cli.evaluate import main
+
+    assert main(["--model", str(tmp_path / "model"), "--data", str(data), "--errors",
+                 str(tmp_path / "e.jsonl"), "--decoding", "argmax"]) == 0
+    assert ", float32, argmax decoding)" in capsys.readouterr().out

@@ -47,6 +47,7 @@ from pipeline.evaluation.gold import read_gold_files, split_records
 from pipeline.evaluation.report import format_f1_comparison, format_table, write_json
 from pipeline.evaluation.systems import CANONICAL_DTYPE, evaluate, project_labels
 from pipeline.model.encoders.loading import ModelLoadError
+from pipeline.model.decoding import DECODERS
 from pipeline.model.precision import PRECISIONS
 
 
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtype", choices=PRECISIONS, default=CANONICAL_DTYPE,
                         help="inference precision of the model (default %(default)s, the precision of "
                              "published scores, the same on every CPU; auto: what this CPU runs by default)")
+    parser.add_argument("--decoding", choices=DECODERS, default=None,
+                        help="how piece tags are chosen (default: the model's setting)")
     parser.add_argument("--compare-dtypes", metavar="LIST",
                         help="also score the model in these precisions (comma-separated, e.g. "
                              "bfloat16,int8) and print their F1 beside --dtype's")
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = evaluate(args.model, records, batch_size=args.batch_size,
-                          errors_path=errors_path, dtype=args.dtype)
+                          errors_path=errors_path, dtype=args.dtype, decoding=args.decoding)
     except ModelLoadError as err:  # its message starts with the model folder
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -118,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     if compare and result.get("dtype"):
         runs = {args.dtype: result}
         for dtype in compare:
-            runs[dtype] = evaluate(args.model, records, batch_size=args.batch_size, dtype=dtype)
+            runs[dtype] = evaluate(args.model, records, batch_size=args.batch_size, dtype=dtype,
+                                   decoding=args.decoding)
         print()
         print(format_f1_comparison(runs, args.dtype))
     if args.json:

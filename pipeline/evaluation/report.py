@@ -43,7 +43,8 @@ def format_table(result: dict[str, Any]) -> str:
     lines = [
         f"Scores: {SCHEME} ({result.get('records', '?')} records; "
         f"system: {result.get('system', '?')}"
-        + (f", {result['dtype']}" if result.get("dtype") else "") + ")",
+        + (f", {result['dtype']}" if result.get("dtype") else "")
+        + (f", {result['decoding']} decoding" if result.get("decoding") else "") + ")",
         " " * 10 + "".join(f"{n:>{width}}" for n in names),
         f"{'label':<10}" + "".join(f"{h:>8}" for _ in names for h in ("P", "R", "F1"))
         + f"{'support':>10}",

@@ -51,14 +51,14 @@ def predict_baseline(records: Sequence[Record]) -> list[Record]:
     ]
 
 
-def load_model(model: ModelArg, dtype: str | None = None) -> Language | None:
+def load_model(model: ModelArg, dtype: str | None = None, decoding: str | None = None) -> Language | None:
     """``None``/``"none"`` -> no model (:func:`pipeline.model.build.model_path`); a
-    ``Language`` as is; a folder -> ``load_pipeline`` (in precision ``dtype``,
-    ``None``: the saved setting)."""
+    ``Language`` as is; a folder -> ``load_pipeline`` (in precision ``dtype`` and
+    with ``decoding``; ``None``: the saved setting)."""
     if model is None or isinstance(model, Language):
         return model
     path = model_path(model)
-    return None if path is None else load_pipeline(path, dtype=dtype)
+    return None if path is None else load_pipeline(path, dtype=dtype, decoding=decoding)
 
 
 def predict_model(nlp: Language, records: Sequence[Record], batch_size: int = 32) -> list[Record]:
@@ -68,11 +68,12 @@ def predict_model(nlp: Language, records: Sequence[Record], batch_size: int = 32
     return list(predict_records(nlp, list(records), batch_size))
 
 
-def _precision_of(nlp: Language | None) -> str | None:
-    """The precision the pipeline's NER component runs in, if it has one."""
+def _ner_setting(nlp: Language | None, name: str) -> str | None:
+    """A setting of the pipeline's NER component (``precision``: the one it runs
+    in; ``decoding``), if it has one."""
     if nlp is None or "govreport_ner" not in nlp.pipe_names:
         return None
-    return nlp.get_pipe("govreport_ner").precision
+    return getattr(nlp.get_pipe("govreport_ner"), name)
 
 
 def project_labels(records: Sequence[Record]) -> bool:
@@ -83,7 +84,7 @@ def project_labels(records: Sequence[Record]) -> bool:
 
 def evaluate(model: ModelArg, records: Sequence[Record], *, batch_size: int = 32,
              errors_path: str | os.PathLike[str] | None = None,
-             dtype: str | None = CANONICAL_DTYPE) -> dict[str, Any]:
+             dtype: str | None = CANONICAL_DTYPE, decoding: str | None = None) -> dict[str, Any]:
     """Score the model and the rule baseline on the same gold ``records``.
 
     Returns :func:`score`'s dict for the model, plus ``"system"`` (the model
@@ -95,10 +96,12 @@ def evaluate(model: ModelArg, records: Sequence[Record], *, batch_size: int = 32
     ``"system"`` field) are written there as JSONL. A model folder is run in
     precision ``dtype``: by default float32 (:data:`CANONICAL_DTYPE`), so that
     scores are the same on every CPU; ``None`` keeps the model's saved setting.
-    The precision used is in ``"dtype"`` (``None`` for the baseline).
+    The precision used is in ``"dtype"`` (``None`` for the baseline). ``decoding``
+    overrides the model's saved decoding (``None``: keep it); the one used is in
+    ``"decoding"``.
     """
     gold = with_sections(records)
-    nlp = load_model(model, dtype)
+    nlp = load_model(model, dtype, decoding)
     predictions: dict[str, list[Record]] = {}
     baseline = None
     if nlp is None or project_labels(gold):
@@ -111,7 +114,8 @@ def evaluate(model: ModelArg, records: Sequence[Record], *, batch_size: int = 32
         predictions["model"] = predict_model(nlp, gold, batch_size)
         result = score(gold, predictions["model"])
         system = str(model) if not isinstance(model, Language) else nlp.meta.get("name", "model")
-    result.update(system=system, records=len(gold), baseline=baseline, dtype=_precision_of(nlp))
+    result.update(system=system, records=len(gold), baseline=baseline, dtype=_ner_setting(nlp, "precision"),
+                  decoding=_ner_setting(nlp, "decoding"))
     if errors_path is not None:
         found = []
         for name in ("model", "baseline"):

@@ -48,12 +48,14 @@ def rule_pipeline(normalize: NormalizeConfig | None = None) -> Language:
     return nlp
 
 
-def load_pipeline(model_dir: str | Path | None = None, *, dtype: str | None = None) -> Language:
+def load_pipeline(model_dir: str | Path | None = None, *, dtype: str | None = None,
+                  decoding: str | None = None) -> Language:
     """Load a trained pipeline directory, or the rule pipeline when ``None``.
 
     ``dtype`` overrides the NER component's inference precision (``auto``,
     ``float32``, ``bfloat16``, ``int8``; see :mod:`pipeline.model.precision`); ``None``
-    keeps the saved setting.
+    keeps the saved setting. ``decoding`` (``viterbi`` or ``argmax``, see
+    :mod:`pipeline.model.decoding`) overrides how piece tags are chosen likewise.
 
     A missing or broken folder raises :class:`~pipeline.model.encoders.loading.ModelLoadError`
     naming the folder or the file that is wrong.
@@ -66,7 +68,8 @@ def load_pipeline(model_dir: str | Path | None = None, *, dtype: str | None = No
     if not (model_dir / "config.cfg").is_file():
         raise ModelLoadError(f"{model_dir}: not a pipeline directory (no config.cfg)")
     try:
-        overrides = {"components": {"govreport_ner": {"dtype": dtype}}} if dtype else {}
+        settings = {k: v for k, v in (("dtype", dtype), ("decoding", decoding)) if v}
+        overrides = {"components": {"govreport_ner": settings}} if settings else {}
         nlp = spacy.load(model_dir, config=overrides)
         nlp.max_length = MAX_CHARS
         return nlp
