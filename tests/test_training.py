@@ -354,3 +354,38 @@ def test_train_fraction_keeps_a_fixed_nested_share_of_the_documents(corpus):
     assert summary["train_windows"] < train(_cfg(corpus, "fraction-all", epochs=1, max_steps=1))["train_windows"]
     with pytest.raises(ValueError, match="train_fraction"):
         train(_cfg(corpus, "fraction-bad", train_fraction=0.0))
+
+
+def test_edge_smoothing_changes_the_target_only_at_entity_edges(corpus):
+    from pipeline.model.tokenization import bio_labels
+    from pipeline.model.training import edge_positions, window_loss
+
+    tags = bio_labels(["PROJECT", "METRIC"])  # O B-P I-P B-M I-M
+    t = {tag: i for i, tag in enumerate(tags)}
+    row = [IGNORE, t["O"], t["B-PROJECT"], t["I-PROJECT"], t["I-PROJECT"], t["B-METRIC"],
+           t["O"], t["B-METRIC"], t["I-METRIC"], IGNORE]
+    labels = torch.tensor([row])
+    assert edge_positions(labels, tags)[0].tolist() == [
+        False, False, True, False, True, True, False, True, True, False]
+    torch.manual_seed(0)
+    logits = torch.randn(1, len(row), len(tags))
+    weight = torch.ones(1)
+    plain = window_loss(logits, labels, weight)
+    assert window_loss(logits, labels, weight, 0.0, tags) == plain
+    eps = 0.2
+    logp = logits.log_softmax(-1)[0]
+    edges = edge_positions(labels, tags)[0]
+    expected = []
+    for i, y in enumerate(row):
+        if y == IGNORE:
+            continue
+        ce = -logp[i, y]
+        expected.append((1 - eps) * ce - eps * logp[i].mean() if edges[i] else ce)
+    assert window_loss(logits, labels, weight, eps, tags).item() == pytest.approx(
+        torch.stack(expected).mean().item(), rel=1e-5)
+    with pytest.raises(ValueError, match="tags"):
+        window_loss(logits, labels, weight, eps)
+    smoothed = train(_cfg(corpus, "edge", epochs=1, max_steps=2, edge_smoothing=0.1))
+    plain_run = train(_cfg(corpus, "edge-off", epochs=1, max_steps=2))
+    logs = [json.loads((corpus / name / "train_log.jsonl").read_text().splitlines()[0]) for name in ("edge", "edge-off")]
+    assert smoothed["steps"] == plain_run["steps"] == 2 and logs[0]["train_loss"] != logs[1]["train_loss"]

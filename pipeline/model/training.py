@@ -14,6 +14,7 @@ TOML syntax; bare words are strings). The loop follows HF ``run_ner.py``:
    ``windows``), so training sees exactly the windows inference sees;
 3. AdamW (no decay on biases and LayerNorm), linear warmup and decay,
    gradient accumulation, gradient clipping, bf16 autocast on CPU, a fixed seed;
+   optionally label smoothing on entity edges (``edge_smoothing``);
 4. after each epoch, strict IOB2 span F1 (``seqeval``) on the dev records,
    computed on character tags from the component's own predictions;
    early stopping after ``patience`` epochs without improvement;
@@ -33,7 +34,7 @@ defaults, and :meth:`TrainConfig.ner_settings` is what the component gets.
 
 Public API: :class:`TrainConfig`, :func:`load_config`, :func:`save_config`,
 :func:`make_nlp`, :func:`make_features`, :func:`collate_windows`,
-:func:`window_loss`, :func:`make_optimizer`, :func:`seed_everything`,
+:func:`edge_positions`, :func:`window_loss`, :func:`make_optimizer`, :func:`seed_everything`,
 :func:`evaluate`, :func:`boundary_stats`, :func:`subset_documents`, :func:`run_fingerprint`, :func:`train`, :func:`config_help`
 :class:`CheckpointMismatch` (the command line is :mod:`pipeline.cli.train`).
 """
@@ -100,6 +101,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
+    edge_smoothing: float = 0.0  # label smoothing at entities' first and last pieces (0: off)
     seed: int = 42
     patience: int = 3  # epochs without dev F1 improvement before stopping
     bf16: bool = True  # bf16 autocast in training and dev evaluation
@@ -271,10 +273,35 @@ def collate_windows(pad_id: int) -> Callable[[list[dict]], dict[str, torch.Tenso
     return collate
 
 
-def window_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Token cross-entropy, each window's tokens weighted by its ``weight``."""
-    ce = torch.nn.functional.cross_entropy(
-        logits.float().transpose(1, 2), labels, ignore_index=IGNORE, reduction="none")
+def edge_positions(labels: torch.Tensor, tags: Sequence[str]) -> torch.Tensor:
+    """Where ``labels`` (tag ids, :data:`IGNORE` elsewhere) hold an entity's first or
+    last piece: a ``B-`` tag, or an entity tag not followed by an ``I-`` tag."""
+    begin = torch.tensor([t.startswith("B-") for t in tags])
+    inside = torch.tensor([t.startswith("I-") for t in tags])
+    valid = labels != IGNORE
+    ids = labels.clamp(min=0)
+    is_begin, is_inside = begin[ids] & valid, inside[ids] & valid
+    next_inside = torch.zeros_like(is_inside)
+    next_inside[:, :-1] = is_inside[:, 1:]
+    return is_begin | ((is_begin | is_inside) & ~next_inside)
+
+
+def window_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor,
+                edge_smoothing: float = 0.0, tags: Sequence[str] | None = None) -> torch.Tensor:
+    """Token cross-entropy, each window's tokens weighted by its ``weight``. With
+    ``edge_smoothing`` ε > 0 (and the model's ``tags``), the target at an entity's
+    first and last piece (:func:`edge_positions`) is smoothed: 1 − ε on the gold
+    tag, ε spread evenly over all tags (boundary-aware training for long names,
+    whose exact edges are the least certain)."""
+    logits = logits.float()
+    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, ignore_index=IGNORE,
+                                           reduction="none")
+    if edge_smoothing:
+        if tags is None:
+            raise ValueError("edge_smoothing needs the model's tags")
+        uniform = -logits.log_softmax(-1).mean(-1)  # cross-entropy against the uniform distribution
+        edges = edge_positions(labels, tags).float()
+        ce = ce + edges * edge_smoothing * (uniform - ce)
     mask = (labels != IGNORE).float()
     return (ce * mask * weight[:, None]).sum() / mask.sum().clamp(min=1.0)
 
@@ -432,7 +459,7 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
         for i, batch in enumerate(bar):
             with torch.autocast(**autocast):
                 logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            loss = window_loss(logits, batch["labels"], batch["weight"])
+            loss = window_loss(logits, batch["labels"], batch["weight"], cfg.edge_smoothing, ner.tags)
             (loss / cfg.grad_accum).backward()
             losses.append(loss.item())
             if (i + 1) % cfg.grad_accum == 0 or i + 1 == len(loader):
