@@ -265,11 +265,11 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(corpus, monkeypatch, w
     whole = _cfg(corpus, f"whole-{where}", **over)
     train(whole)
     cfg = _cfg(corpus, f"killed-{where}", **over)
-    real_save, real_loss = training._save_checkpoint, training.window_loss
+    real_save, real_loss = training.save_checkpoint, training.window_loss
     calls = {"loss": 0}
 
-    def save_then_die(path, fingerprint, state, *args):
-        real_save(path, fingerprint, state, *args)
+    def save_then_die(path, identity, state, *args):
+        real_save(path, identity, state, *args)
         if state.epoch == 2:
             if where == "after-checkpoint":
                 raise Killed
@@ -281,13 +281,13 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(corpus, monkeypatch, w
             raise Killed  # the fourth batch of epoch 3
         return real_loss(*args)
 
-    monkeypatch.setattr(training, "_save_checkpoint", save_then_die)
+    monkeypatch.setattr(training, "save_checkpoint", save_then_die)
     monkeypatch.setattr(training, "window_loss", loss_then_die)
     with pytest.raises(Killed):
         train(cfg)
     assert (Path(cfg.output_dir) / training.CHECKPOINT).exists()
     assert [e["epoch"] for e in _log(cfg)] == [1, 2]
-    monkeypatch.setattr(training, "_save_checkpoint", real_save)
+    monkeypatch.setattr(training, "save_checkpoint", real_save)
     monkeypatch.setattr(training, "window_loss", real_loss)
     resumed = train(cfg)
     assert _log(cfg) == _log(whole)
@@ -301,19 +301,31 @@ def test_a_checkpoint_of_other_settings_is_refused_and_resume_false_starts_over(
     import pipeline.model.training as training
 
     cfg = _cfg(corpus, "mismatch", epochs=3, patience=3)
-    real_save = training._save_checkpoint
+    real_save = training.save_checkpoint
 
     def save_then_die(*args):
         real_save(*args)
         raise Killed
 
-    monkeypatch.setattr(training, "_save_checkpoint", save_then_die)
+    monkeypatch.setattr(training, "save_checkpoint", save_then_die)
     with pytest.raises(Killed):
         train(cfg)
-    monkeypatch.setattr(training, "_save_checkpoint", real_save)
+    monkeypatch.setattr(training, "save_checkpoint", real_save)
     other = dataclasses.replace(cfg, lr=5e-4)
-    with pytest.raises(CheckpointMismatch, match="other settings or data"):
+    with pytest.raises(CheckpointMismatch, match=r"lr: 0\.001 in the checkpoint, 0\.0005 now"):
         train(other)
+    # a setting added to the trainer since (absent from the checkpoint) counts as its default
+    from pipeline.model.training import identity_differences, run_identity
+
+    ident = run_identity(cfg, [corpus / "gold.jsonl"])
+    older = {"settings": {k: v for k, v in ident["settings"].items() if k != "edge_smoothing"},
+             "data": ident["data"]}
+    assert identity_differences(older, ident, TrainConfig) == []
+    assert identity_differences(older, run_identity(dataclasses.replace(cfg, edge_smoothing=0.1),
+                                                    [corpus / "gold.jsonl"]), TrainConfig) == [
+        "edge_smoothing: 0.0 in the checkpoint, 0.1 now"]
+    assert identity_differences(ident, run_identity(cfg, [corpus / "splits.json"]), TrainConfig) == [
+        "the data or splits files have changed"]
     # the command line: one line naming the checkpoint, exit 2
     sets = sum((["--set", f"{k}={json.dumps(v)}"] for k, v in dataclasses.asdict(other).items()), [])
     assert main(sets) == 2

@@ -35,7 +35,8 @@ defaults, and :meth:`TrainConfig.ner_settings` is what the component gets.
 Public API: :class:`TrainConfig`, :func:`load_config`, :func:`save_config`,
 :func:`make_nlp`, :func:`make_features`, :func:`collate_windows`,
 :func:`edge_positions`, :func:`window_loss`, :func:`make_optimizer`, :func:`seed_everything`,
-:func:`evaluate`, :func:`boundary_stats`, :func:`subset_documents`, :func:`run_fingerprint`, :func:`train`, :func:`config_help`
+:func:`evaluate`, :func:`boundary_stats`, :func:`subset_documents`, :func:`run_identity`, :func:`identity_differences`,
+:class:`RunState`, :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`train`, :func:`config_help`
 :class:`CheckpointMismatch` (the command line is :mod:`pipeline.cli.train`).
 """
 
@@ -140,9 +141,12 @@ def _parse_value(text: str) -> Any:
         return text  # a bare word: a string
 
 
-def load_config(path: str | Path | None = DEFAULT_CONFIG, overrides: Sequence[str] = ()) -> TrainConfig:
-    """A :class:`TrainConfig` from a TOML file (or the defaults when ``path`` is
-    ``None``), then ``key=value`` overrides. Unknown keys are errors."""
+def load_config(path: str | Path | None = DEFAULT_CONFIG, overrides: Sequence[str] = (),
+                cls: type = TrainConfig) -> Any:
+    """A ``cls`` (:class:`TrainConfig`, or another flat settings dataclass such as
+    :class:`pipeline.model.pretraining.PretrainConfig`) from a TOML file (or the
+    defaults when ``path`` is ``None``), then ``key=value`` overrides. Unknown keys
+    are errors."""
     values: dict[str, Any] = {}
     if path is not None:
         with open(path, "rb") as f:
@@ -152,15 +156,15 @@ def load_config(path: str | Path | None = DEFAULT_CONFIG, overrides: Sequence[st
         if not sep:
             raise ValueError(f"override {item!r} is not key=value")
         values[key.strip()] = _parse_value(text.strip())
-    defaults = TrainConfig()
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    defaults = cls()
+    known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"unknown config key(s): {', '.join(unknown)}")
-    return TrainConfig(**{k: _coerce(k, v, getattr(defaults, k)) for k, v in values.items()})
+    return cls(**{k: _coerce(k, v, getattr(defaults, k)) for k, v in values.items()})
 
 
-def save_config(cfg: TrainConfig, path: str | Path) -> None:
+def save_config(cfg: Any, path: str | Path) -> None:
     """Write ``cfg`` as TOML that :func:`load_config` reads back."""
     lines = [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in dataclasses.asdict(cfg).items()]
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -320,20 +324,39 @@ class CheckpointMismatch(ValueError):
     """``output_dir`` holds the checkpoint of a run with other settings or data."""
 
 
-def run_fingerprint(cfg: TrainConfig, files: Sequence[str]) -> str:
-    """What a checkpoint must match to be resumed: every setting that changes the
-    computation (not :data:`RUN_ONLY_KEYS`) and the bytes of the data and splits files."""
+def run_identity(cfg: Any, files: Sequence[str | Path]) -> dict[str, Any]:
+    """What a checkpoint must match to be resumed: the settings of ``cfg`` (a
+    settings dataclass) that change the computation (not :data:`RUN_ONLY_KEYS`)
+    and a digest of the bytes of ``files`` (data, splits)."""
     digest = hashlib.sha256()
-    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in RUN_ONLY_KEYS}
-    digest.update(json.dumps(settings, sort_keys=True, ensure_ascii=False).encode("utf-8"))
-    for name in [*files, cfg.splits_file]:
+    for name in files:
         digest.update(Path(name).read_bytes())
-    return digest.hexdigest()
+    settings = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in RUN_ONLY_KEYS}
+    return {"settings": settings, "data": digest.hexdigest()}
+
+
+def identity_differences(saved: dict[str, Any], current: dict[str, Any], cls: type) -> list[str]:
+    """Why a checkpoint's identity is not ``current``'s (empty: the same run). A
+    setting that one side lacks (a key added or removed since) counts as its
+    default in ``cls``."""
+    if "settings" not in saved:
+        return ["written by an older version of the trainer"]
+    defaults = dataclasses.asdict(cls())
+    problems = []
+    for key in sorted(saved["settings"].keys() | current["settings"].keys()):
+        before = saved["settings"].get(key, defaults.get(key))
+        now = current["settings"].get(key, defaults.get(key))
+        if before != now:
+            problems.append(f"{key}: {before!r} in the checkpoint, {now!r} now")
+    if saved.get("data") != current["data"]:
+        problems.append("the data or splits files have changed")
+    return problems
 
 
 @dataclass
-class _Progress:
-    """Where a run stands after an epoch: what a checkpoint restores."""
+class RunState:
+    """Where a run stands after an epoch: what a checkpoint restores (a run
+    without dev selection keeps ``best_epoch == epoch``)."""
 
     epoch: int = 0
     step: int = 0
@@ -343,11 +366,12 @@ class _Progress:
     best_state: dict | None = None
 
 
-def _save_checkpoint(path: Path, fingerprint: str, state: _Progress, model, optimizer, scheduler,
-                     generator: torch.Generator) -> None:
+def save_checkpoint(path: Path, identity: dict[str, Any], state: RunState, model, optimizer, scheduler,
+                    generator: torch.Generator) -> None:
+    """Write everything a killed run needs to go on after ``state.epoch`` (atomically)."""
     best = None if state.best_epoch == state.epoch else state.best_state  # else: the model itself
     payload = {
-        "fingerprint": fingerprint, "progress": dataclasses.replace(state, best_state=best).__dict__,
+        "identity": identity, "progress": dataclasses.replace(state, best_state=best).__dict__,
         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "rng": {"torch": torch.get_rng_state(), "loader": generator.get_state(),
@@ -358,17 +382,20 @@ def _save_checkpoint(path: Path, fingerprint: str, state: _Progress, model, opti
     write_atomic(path, buffer.getvalue())
 
 
-def _load_checkpoint(path: Path, fingerprint: str, model, optimizer, scheduler,
-                     generator: torch.Generator) -> _Progress:
+def load_checkpoint(path: Path, identity: dict[str, Any], model, optimizer, scheduler,
+                    generator: torch.Generator, cls: type = TrainConfig) -> RunState:
+    """Restore what :func:`save_checkpoint` wrote into the given objects; the run's
+    :class:`RunState`. A checkpoint of another run raises :class:`CheckpointMismatch`."""
     try:
         payload = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # a checkpoint is written atomically: this is not a half-written one
         raise CheckpointMismatch(f"{path}: unreadable checkpoint ({type(err).__name__}: {err}); "
                                  "remove it or pass --set resume=false to start over") from err
-    if payload.get("fingerprint") != fingerprint:
+    problems = identity_differences(payload.get("identity", {}), identity, cls)
+    if problems:
         raise CheckpointMismatch(
-            f"{path}: checkpoint of a run with other settings or data; use another output_dir, "
-            "or pass --set resume=false to start over")
+            f"{path}: checkpoint of a run with other settings or data ({'; '.join(problems)}); "
+            "use another output_dir, or pass --set resume=false to start over")
     model.load_state_dict(payload["model"])
     optimizer.load_state_dict(payload["optimizer"])
     scheduler.load_state_dict(payload["scheduler"])
@@ -377,13 +404,13 @@ def _load_checkpoint(path: Path, fingerprint: str, model, optimizer, scheduler,
     generator.set_state(rng["loader"])
     random.setstate(rng["python"])
     np.random.set_state(rng["numpy"])
-    state = _Progress(**payload["progress"])
+    state = RunState(**payload["progress"])
     if state.best_state is None:
         state.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     return state
 
 
-def _read_log(path: Path, epochs: int) -> str:
+def read_log(path: Path, epochs: int) -> str:
     """The log lines of the first ``epochs`` epochs (a resumed run drops the rest)."""
     if not path.exists():
         return ""
@@ -443,12 +470,12 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     log_path, ckpt_path = out_dir / "train_log.jsonl", out_dir / CHECKPOINT
-    fingerprint = run_fingerprint(cfg, gold + silver)
-    state = _Progress()
+    identity = run_identity(cfg, [*gold, *silver, cfg.splits_file])
+    state = RunState()
     if cfg.resume and ckpt_path.exists():
-        state = _load_checkpoint(ckpt_path, fingerprint, model, optimizer, scheduler, generator)
+        state = load_checkpoint(ckpt_path, identity, model, optimizer, scheduler, generator)
         tqdm.write(f"resuming {out_dir} after epoch {state.epoch} (step {state.step})", file=sys.stderr)
-    write_atomic(log_path, _read_log(log_path, state.epoch))
+    write_atomic(log_path, read_log(log_path, state.epoch))
 
     autocast = dict(device_type="cpu", dtype=torch.bfloat16, enabled=cfg.bf16)
     for epoch in range(state.epoch + 1, cfg.epochs + 1):  # a checkpoint is never of a finished run
@@ -496,7 +523,7 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
         if finished:
             break
         if epoch < cfg.epochs:
-            _save_checkpoint(ckpt_path, fingerprint, state, model, optimizer, scheduler, generator)
+            save_checkpoint(ckpt_path, identity, state, model, optimizer, scheduler, generator)
 
     model.load_state_dict(state.best_state)
     ner.set_model(model, tokenizer)  # eval mode, inference dtype
