@@ -21,7 +21,7 @@ from spacy.tokens import Doc
 from pipeline.runner import inputs, outputs, run as run_module
 from pipeline.annotation.jsonl import read_records
 from pipeline.text.docs import make_char_doc, set_alignment, set_entities, set_paragraphs
-from pipeline.runner.inputs import find_reports
+from pipeline.runner.inputs import find_reports, natural_doc_id
 from pipeline.runner.outputs import ENTITIES_CSV, ENTITIES_JSONL, ERRORS_JSONL
 from pipeline.runner.records import records_for_report
 from pipeline.runner.run import run
@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 GOOD_1 = "一、2023年工作回顾\r\n地区生产总值增长6.5%。\r\n二、2024年工作目标\r\n粮食产量达到80万吨。\r\n"
 GOOD_2 = "财政收入增长12%，居民收入增长7%。\n今年目标：新增就业3000人。\n"
 GBK = "过去一年，固定资产投资增长9.1%。\n"
+GOOD2 = natural_doc_id("sub/good2.txt")
+"""``reports/sub/good2.txt``'s id: a file in a subfolder of the input root gets a
+hash of its relative path (``good2-<8 hex>``), whatever else is in the batch."""
 
 
 class CharTokenizer:
@@ -139,7 +142,7 @@ def test_run_writes_all_outputs_and_reports_bad_files(reports: Path, tmp_path: P
     records = entities(out)
     # sorted by doc_id, paragraphs in order; SOURCES.tsv skipped
     assert [r.id for r in records] == [
-        "gbk#0", "good1#0", "good1#1", "good1#2", "good1#3", "good2#0", "good2#1"]
+        "gbk#0", "good1#0", "good1#1", "good1#2", "good1#3", f"{GOOD2}#0", f"{GOOD2}#1"]
     gbk = records[0]
     assert [gbk.span_text(s) for s in gbk.spans] == ["9.1%"]
     for r in records:  # raw offsets of every span point at the same text in the raw file
@@ -153,7 +156,7 @@ def test_run_writes_all_outputs_and_reports_bad_files(reports: Path, tmp_path: P
     assert rows[0]["doc_id"] == "gbk" and rows[0]["text"] == "9.1%" and rows[0]["label"] == "VALUE"
     assert rows[0]["score"] == "0.9000" and rows[0]["id"] == "gbk#0"
 
-    for doc_id in ("good1", "good2", "gbk"):
+    for doc_id in ("good1", GOOD2, "gbk"):
         page = (out / "html" / f"{doc_id}.html").read_text("utf-8")
         assert doc_id in page and "VALUE" in page
     assert "¶2 · plan" in (out / "html" / "good1.html").read_text("utf-8")
@@ -176,7 +179,7 @@ def test_crash_leftovers_are_completed_with_every_report_once(reports: Path, tmp
     out = tmp_path / "out"
     run([reports], out, nlp=stand_in(), progress=False)
     # A killed run: one report's part gone, temporary files left behind.
-    (out / "parts" / "good2.jsonl").unlink()
+    (out / "parts" / f"{GOOD2}.jsonl").unlink()
     (out / "parts" / ".good1.jsonl.x1y2.tmp").write_text('{"id": "half', encoding="utf-8")
     (out / ".entities.jsonl.a1b2.tmp").write_text("half", encoding="utf-8")
 
@@ -184,7 +187,7 @@ def test_crash_leftovers_are_completed_with_every_report_once(reports: Path, tmp
     summary = run([reports], out, nlp=stand_in(), progress=False)
     assert [Path(p).name for p in summary.processed] == ["good2.txt"]
     assert CALLS == [GOOD_2[:12]]
-    assert sorted(set(doc_ids(out))) == ["gbk", "good1", "good2"]
+    assert sorted(set(doc_ids(out))) == ["gbk", "good1", GOOD2]
     ids = [r.id for r in entities(out)]
     assert len(ids) == len(set(ids)) == 7
     assert not list(out.rglob("*.tmp"))
@@ -240,7 +243,7 @@ def test_pipeline_error_fails_only_that_report(reports: Path, tmp_path: Path) ->
     reasons = {Path(f.source).name: f.reason for f in summary.failures}
     assert set(reasons) == {"binary.txt", "boom.txt", "empty.txt"}
     assert "model exploded" in reasons["boom.txt"] and "empty" in reasons["empty.txt"]
-    assert sorted(set(doc_ids(out))) == ["gbk", "good1", "good2"]
+    assert sorted(set(doc_ids(out))) == ["gbk", "good1", GOOD2]
 
 
 def test_inputs_files_globs_and_duplicate_stems(tmp_path: Path) -> None:
@@ -256,7 +259,8 @@ def test_inputs_files_globs_and_duplicate_stems(tmp_path: Path) -> None:
     assert "no such file" in failures[0].reason
     assert [r.path.name for r in found] == ["report.txt", "report.txt", "notes.md"]
     assert len({r.doc_id for r in found}) == 3 and found[2].doc_id == "notes"
-    assert all(r.doc_id.startswith("report-") for r in found[:2])
+    # named on its own: its stem; found by the glob under a/ and b/: a hash of its relative path
+    assert found[0].doc_id == "report" and found[1].doc_id == natural_doc_id("b/report.txt")
 
     found, failures = find_reports([tmp_path / "a"])
     assert [r.path.name for r in found] == ["report.txt"] and not failures

@@ -132,8 +132,12 @@ def test_bad_files_fail_by_name_and_every_good_file_finishes(rule_run, inputs):
     for name, word in BAD.items():
         assert word in reasons[name]
     assert sorted(Path(p).stem for p in summary.processed) == sorted(GOOD)
-    errors = [json.loads(line) for line in (out / ERRORS_JSONL).read_text("utf-8").splitlines()]
+    lines = [json.loads(line) for line in (out / ERRORS_JSONL).read_text("utf-8").splitlines()]
+    errors = [e for e in lines if e["kind"] == "error"]
     assert sorted(Path(e["source"]).name for e in errors) == sorted(f"{n}.txt" for n in BAD)
+    # Processed, with a warning: too few Han characters to be a Chinese report.
+    warned = {Path(e["source"]).stem: e["reason"] for e in lines if e["kind"] == "warning"}
+    assert sorted(warned) == ["mixed", "punct"] and all("Han" in r for r in warned.values())
     assert sorted(by_doc(out)) == sorted(GOOD)
     for name in GOOD:
         manifest = json.loads((out / "parts" / f"{name}.manifest.json").read_text("utf-8"))

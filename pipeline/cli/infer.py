@@ -11,9 +11,19 @@ skips finished reports.
 ``pip install -e '.[ray]'``): a local Ray on this machine, or the cluster at
 ``--address``; the outputs are the same files, byte for byte.
 
-Exit status: 0 when every input was processed, 1 when any input failed (each
-failure is printed with its file name and reason; the others are still
-processed), 2 for bad arguments or a model folder that cannot be loaded.
+The output folder is a store that only grows: the combined files describe
+every finished report in it, from this run and earlier ones; a run that
+finishes none of its inputs changes nothing. ``--force`` redoes the named
+inputs; to start over, delete the folder. One run writes into a folder at a
+time (a lock, released by the kernel when a run ends, killed or not).
+
+Exit status: 0 when every input was processed (warnings, such as invalid bytes
+read as U+FFFD or text with few Han characters, are printed and do not count),
+1 when any input failed (each failure is printed with its file name and
+reason; the others are still processed), 2 for bad arguments, an ``--out``
+that is not a writable folder or that another run is using, or a model folder
+that cannot be loaded; these are one line on stderr, checked before the model
+loads.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from pathlib import Path
 
 from pipeline.model.build import model_path
 from pipeline.model.encoders.loading import ModelLoadError
+from pipeline.runner.outputs import OutputFolderError
 from pipeline.runner.ray import RayNotInstalledError, RayOptions
 from pipeline.runner.run import ENGINES, run
 
@@ -41,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=8,
                         help="Ray engine: reports per worker call (default: 8); the local engine "
                              "runs one report at a time")
-    parser.add_argument("--force", action="store_true", help="redo reports already finished")
+    parser.add_argument("--force", action="store_true",
+                        help="redo the named inputs even when already finished (to start over "
+                             "entirely, delete the --out folder)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     ray = parser.add_argument_group("Ray engine")
     ray.add_argument("--engine", choices=ENGINES, default="local",
@@ -74,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         summary = run(args.inputs, args.out, model_dir=model, batch_size=args.batch_size,
                       force=args.force, progress=not args.no_progress, engine=args.engine,
                       ray_options=RayOptions(args.address, args.num_workers, args.cpus_per_worker))
+    except OutputFolderError as err:  # not a folder, not writable, or another run holds it
+        print(f"error: --out {err}", file=sys.stderr)
+        return 2
     except ModelLoadError as err:
         print(f"error: cannot load the model: {err}", file=sys.stderr)
         return 2

@@ -1,21 +1,33 @@
-"""The output folder: its layout, atomic writes, and the combined files.
+"""The output folder: its layout, its lock, atomic writes, and the combined files.
 
-Each report's results go first to ``parts/<doc_id>.jsonl`` and
-``html/<doc_id>.html``, then its manifest ``parts/<doc_id>.manifest.json``
-(source, input path, size, mtime, sha256 of the input bytes, model identity).
-Every file is written to a temporary file and renamed into place, and the
-manifest comes last, so a report is finished iff its manifest matches the input
+The folder is a store that only grows. Each report's results go first to
+``parts/<doc_id>.jsonl`` and ``html/<doc_id>.html``, then its manifest
+``parts/<doc_id>.manifest.json`` (source, input path, size, mtime, sha256 of the
+input bytes, encoding, invalid bytes, warnings, model identity). Every file is
+written to a temporary file and renamed into place (mode ``0o666`` less the
+umask), and the manifest comes last, so a report is finished iff its manifest,
+part and page are there; it is up to date iff its manifest matches the input
 and model of the current run. The combined files (``entities.jsonl``,
-``entities.csv``, ``targets.csv``, ``targets.parquet``, ``summary.html``,
-``errors.jsonl``) are rebuilt from the parts, sorted by ``doc_id``.
+``entities.csv``, ``targets.csv``, ``targets.parquet``, ``summary.html``) are
+rebuilt from every finished report in the folder, sorted by ``doc_id``, not
+only from the current run's inputs; ``errors.jsonl`` holds the failures and
+warnings of the run that wrote them. A run that finishes none of its inputs
+changes nothing, and a report whose input now fails keeps its earlier results.
+
+One run writes into a folder at a time: :meth:`OutputFolder.locked` holds an
+exclusive ``flock`` on ``.lock`` in it (with the holder's PID) for the whole
+run. The kernel releases it when the process ends, however it ends, so the
+lock of a killed run is never stale: the next run simply takes it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +37,7 @@ from pipeline.annotation.schema import Record
 from pipeline.files import bom_csv, write_atomic
 from pipeline.runner.inputs import Report
 from pipeline.runner.pages import render_html
-from pipeline.runner.records import Failure
+from pipeline.runner.records import Failure, ReportWarning
 from pipeline.tables import targets
 from pipeline.tables.summary import render_summary
 
@@ -38,14 +50,41 @@ ERRORS_JSONL = "errors.jsonl"
 PARTS_DIR = "parts"
 HTML_DIR = "html"
 MANIFEST_SUFFIX = ".manifest.json"
+LOCK_FILE = ".lock"
 
 CSV_COLUMNS: tuple[str, ...] = (
     "doc_id", "id", "section", "label", "text", "score", "start", "end", "raw_start", "raw_end",
 )
 
 
+class OutputFolderError(Exception):
+    """The output folder cannot be used: not a folder, not writable, or in use."""
+
+    def __init__(self, folder: str | os.PathLike[str], reason: str) -> None:
+        self.folder = str(folder)
+        self.reason = reason
+        super().__init__(f"{self.folder}: {reason}")
+
+
+class FolderInUseError(OutputFolderError):
+    """Another run holds the output folder's lock (``pid``: its process, when known)."""
+
+    def __init__(self, folder: str | os.PathLike[str], pid: int | None) -> None:
+        self.pid = pid
+        holder = f"PID {pid}" if pid is not None else "PID unknown"
+        super().__init__(folder, f"in use by another run ({holder}); one run writes into a folder "
+                                 f"at a time: wait for it, or use another --out")
+
+
+def _read_pid(fd: int) -> int | None:
+    try:
+        return int(os.pread(fd, 32, 0).decode("ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
 class OutputFolder:
-    """The layout of an output folder and its atomic writes."""
+    """The layout of an output folder, its lock and its atomic writes."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
@@ -61,11 +100,74 @@ class OutputFolder:
     def page(self, doc_id: str) -> Path:
         return self.html / f"{doc_id}.html"
 
+    def _create_subfolders(self) -> None:
+        """``parts/`` and ``html/``, all three folders writable, or :class:`OutputFolderError`."""
+        for folder in (self.parts, self.html):
+            try:
+                folder.mkdir(exist_ok=True)
+            except FileExistsError:
+                raise OutputFolderError(folder, "is a file, not a folder") from None
+            except OSError as err:
+                raise OutputFolderError(folder, f"cannot be created ({err.strerror})") from None
+        for folder in (self.root, self.parts, self.html):
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise OutputFolderError(folder, "cannot be written (permission denied)")
+
+    @contextmanager
+    def locked(self) -> Iterator[OutputFolder]:
+        """Create the folder and hold its lock while the block runs: an exclusive
+        ``flock`` on ``.lock`` with this process's PID in it. Raises
+        :class:`OutputFolderError` when the folder cannot be created or written,
+        :class:`FolderInUseError` (naming the holder's PID) when another process
+        holds it. A killed holder's lock is released by the kernel."""
+        if self.root.exists() and not self.root.is_dir():
+            raise OutputFolderError(self.root, "is a file, not a folder")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise OutputFolderError(self.root, f"cannot be created ({err.strerror})") from None
+        try:
+            fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        except OSError as err:
+            raise OutputFolderError(self.root, f"cannot be written (creating {LOCK_FILE} in it: "
+                                               f"{err.strerror})") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise FolderInUseError(self.root, _read_pid(fd)) from None
+            except OSError as err:
+                raise OutputFolderError(self.root, f"cannot be locked ({err.strerror})") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+            try:
+                self._create_subfolders()
+                yield self
+            finally:
+                os.ftruncate(fd, 0)
+        finally:
+            os.close(fd)  # releases the lock
+
     def remove_stray_temp_files(self) -> None:
-        """Temporary files a killed run left behind (``write_atomic``'s ``.<name>.*.tmp``)."""
+        """Temporary files a killed run left behind (``write_atomic``'s ``.<name>.*.tmp``).
+        Only while holding the lock: another run's are not stray."""
         for folder in (self.root, self.parts, self.html):
             for tmp in folder.glob(".*.tmp"):
                 tmp.unlink(missing_ok=True)
+
+    def finished(self) -> dict[str, dict[str, Any]]:
+        """Every finished report in the folder: doc_id -> its manifest (readable,
+        with its part and page), sorted by doc_id."""
+        done = {}
+        for path in sorted(self.parts.glob(f"*{MANIFEST_SUFFIX}")):
+            doc_id = path.name[:-len(MANIFEST_SUFFIX)]
+            try:
+                manifest = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(manifest, dict) and self.part(doc_id).is_file() and self.page(doc_id).is_file():
+                done[doc_id] = manifest
+        return done
 
     def is_done(self, report: Report, manifest: dict[str, Any]) -> bool:
         """Whether ``report`` has complete results for this input and model: its
@@ -88,19 +190,15 @@ class OutputFolder:
                 "entities": sum(len(r.spans) for r in records)}
         write_atomic(self.manifest(report.doc_id), json.dumps(done, ensure_ascii=False, indent=1))
 
-    def discard(self, report: Report) -> None:
-        """Remove a report's results (its input now fails)."""
-        for path in (self.manifest(report.doc_id), self.part(report.doc_id),
-                     self.page(report.doc_id)):
-            path.unlink(missing_ok=True)
-
-    def combine(self, reports: Sequence[Report], failures: Sequence[Failure]) -> int:
+    def combine(self, failures: Sequence[Failure], notes: Sequence[ReportWarning]) -> tuple[int, int]:
         """Rebuild ``entities.jsonl``, ``entities.csv``, ``targets.csv``,
-        ``targets.parquet``, ``summary.html`` and ``errors.jsonl``; returns the
-        number of entities."""
+        ``targets.parquet`` and ``summary.html`` from every finished report in
+        the folder, and ``errors.jsonl`` from ``failures`` and ``notes``; returns
+        the number of entities and of reports."""
         records: list[Record] = []
-        for report in sorted(reports, key=lambda r: r.doc_id):
-            records.extend(read_records(self.part(report.doc_id), validate=False))
+        finished = self.finished()
+        for doc_id in finished:
+            records.extend(read_records(self.part(doc_id), validate=False))
         write_records(self.root / ENTITIES_JSONL, records, validate=False)
         write_atomic(self.root / ENTITIES_CSV, csv_text(records))
         rows = targets.rows_from_records(records)
@@ -110,10 +208,21 @@ class OutputFolder:
         except ImportError as err:  # pyarrow missing: the CSV has the same rows
             warnings.warn(f"{TARGETS_PARQUET} not written: {err}", stacklevel=2)
         write_atomic(self.root / SUMMARY_HTML, render_summary(rows))
-        write_atomic(self.root / ERRORS_JSONL, "".join(
-            json.dumps({"source": f.source, "reason": f.reason}, ensure_ascii=False) + "\n"
-            for f in failures))
-        return sum(len(r.spans) for r in records)
+        write_atomic(self.root / ERRORS_JSONL, errors_text(failures, notes))
+        return sum(len(r.spans) for r in records), len(finished)
+
+
+def stored_inputs(finished: Mapping[str, Mapping[str, Any]]) -> dict[str, str]:
+    """doc_id -> the input path its manifest records (for :func:`pipeline.runner.inputs.assign_doc_ids`)."""
+    return {doc_id: m["input"] for doc_id, m in finished.items() if isinstance(m.get("input"), str)}
+
+
+def errors_text(failures: Iterable[Failure], notes: Iterable[ReportWarning]) -> str:
+    """``errors.jsonl``: one ``{"source", "reason", "kind"}`` line per failure
+    (``kind`` ``"error"``: no results) then per warning (``"warning"``: processed)."""
+    lines = [{"source": f.source, "reason": f.reason, "kind": "error"} for f in failures]
+    lines += [{"source": w.source, "reason": w.reason, "kind": "warning"} for w in notes]
+    return "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
 
 
 def csv_text(records: Iterable[Record]) -> str:
@@ -134,21 +243,46 @@ def _csv_rows(records: Iterable[Record]) -> Iterable[list[Any]]:
 
 @dataclass
 class RunSummary:
-    """What a run did. ``ok`` is false when any input failed."""
+    """What a run did. ``ok`` is false when any input failed (warnings do not
+    count). ``entities`` and ``reports`` describe the whole folder once the
+    combined files are ``written``; ``seconds`` is processing time only (not
+    loading the model) over ``chars`` characters."""
 
     out: Path
     processed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    warnings: list[ReportWarning] = field(default_factory=list)
     entities: int = 0
+    reports: int = 0
+    written: bool = False
+    chars: int = 0
+    seconds: float | None = None
 
     @property
     def ok(self) -> bool:
         return not self.failures
 
+    @property
+    def chars_s(self) -> float | None:
+        """Characters per second of processing (``None`` when not measured)."""
+        if not self.seconds or not self.chars:
+            return None
+        return self.chars / self.seconds
+
     def __str__(self) -> str:
-        lines = [f"{len(self.processed)} report(s) processed, {len(self.skipped)} already done, "
-                 f"{len(self.failures)} failed; {self.entities} entities in "
-                 f"{self.out / ENTITIES_JSONL}"]
+        head = (f"{len(self.processed)} report(s) processed, {len(self.skipped)} already done, "
+                f"{len(self.failures)} failed")
+        if self.warnings:
+            head += f", {len(self.warnings)} warning(s)"
+        if self.written:
+            head += (f"; {self.entities} entities of {self.reports} report(s) in "
+                     f"{self.out / ENTITIES_JSONL}")
+        else:
+            head += f"; nothing written to {self.out} (no input finished)"
+        if self.chars_s is not None:
+            head += f" ({self.chars_s:,.0f} chars/s)"
+        lines = [head]
         lines += [f"  FAILED {f}" for f in self.failures]
+        lines += [f"  WARNING {w}" for w in self.warnings]
         return "\n".join(lines)

@@ -42,6 +42,18 @@ class Failure:
         return f"{self.source}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class ReportWarning:
+    """An input that was processed, with something its reader should know
+    (invalid bytes read as U+FFFD, few Han characters)."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
 def _entities(doc: Doc) -> list:
     if ENTITIES_KEY in doc.spans:
         return sorted(doc.spans[ENTITIES_KEY], key=lambda s: (s.start_char, s.end_char))

@@ -20,7 +20,10 @@ globs and writes, under the output folder:
     The report rendered by displaCy, one block per paragraph titled with its
     index and section.
 ``errors.jsonl``
-    One ``{"source", "reason"}`` line per input that failed in this run.
+    One ``{"source", "reason", "kind"}`` line per input of this run that failed
+    (``"kind": "error"``, no results) or was processed with a warning
+    (``"kind": "warning"``: invalid bytes read as U+FFFD, with their byte
+    offsets; few Han characters, see :func:`pipeline.text.reading.report_warnings`).
 ``targets.csv``, ``targets.parquet``
     One row per TARGET/VALUE linked to its METRIC or PROJECT
     (:mod:`pipeline.tables.targets`, columns :data:`pipeline.tables.targets.TARGET_COLUMNS`):
@@ -35,37 +38,56 @@ Records carry ``links`` (:mod:`pipeline.tables.linking`) and ``meta`` keys
 ``place`` and ``year`` (:mod:`pipeline.tables.metadata`, from the report's opening
 lines).
 
-Resuming. Each report's results go first to ``parts/<doc_id>.jsonl`` and
+The folder is a store that only grows (:mod:`pipeline.runner.outputs`).
+Each report's results go first to ``parts/<doc_id>.jsonl`` and
 ``html/<doc_id>.html``, then its manifest ``parts/<doc_id>.manifest.json``
 (source, input path, size, mtime, sha256 of the input bytes, model identity:
-:func:`pipeline.runner.inputs.model_identity`). Every file
-is written to a temporary file and renamed into place, and the manifest comes
-last, so a report is finished iff its manifest matches the input bytes and the
-model identity of the current run (not the working directory). A re-run skips finished reports, redoes changed ones, and
-rebuilds the combined files (atomically, sorted by ``doc_id``) from the parts
-of this run's inputs: whenever a run is killed, no output is half written and
-the next run completes it with every report exactly once.
+:func:`pipeline.runner.inputs.model_identity`). Every file is written to a
+temporary file and renamed into place, and the manifest comes last, so a
+report is finished iff its manifest is there, and up to date iff it matches
+the input bytes and the model identity of the current run (not the working
+directory). A re-run skips up-to-date reports and redoes changed ones
+(``force``: all of its inputs); the combined files are then rebuilt
+(atomically, sorted by ``doc_id``) from every finished report in the folder,
+this run's and earlier runs'. Whenever a run is killed, no output is half
+written and the next run completes it with every report exactly once. A run
+that finishes none of its inputs writes nothing; a report whose input now
+fails keeps its earlier results. One run at a time holds the folder
+(:meth:`pipeline.runner.outputs.OutputFolder.locked`); another raises
+:class:`pipeline.runner.outputs.FolderInUseError` at once, before reading any
+input or loading the model, as does a ``out`` that is not a usable folder
+(:class:`pipeline.runner.outputs.OutputFolderError`).
 
-A file that cannot be read (binary, undecodable, empty) or that fails in the
-pipeline is reported with its name and reason; the batch goes on.
+``doc_id``: see :func:`pipeline.runner.inputs.natural_doc_id` and
+:class:`pipeline.runner.inputs.DocIds` (from the file's path relative to the
+input root it was found under, never from the other inputs).
+
+A file that cannot be read (not a regular file, binary, undecodable, empty) or
+that fails in the pipeline is reported with its name and reason; the batch
+goes on.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from spacy.language import Language
 
 from pipeline.annotation.schema import Record
-from pipeline.runner.inputs import Pending, Report, find_reports, model_identity, read_input
-from pipeline.runner.outputs import OutputFolder, RunSummary
+from pipeline.runner.inputs import Pending, Report, assign_doc_ids, find_reports, model_identity, read_input
+from pipeline.runner.outputs import OutputFolder, RunSummary, stored_inputs
 from pipeline.runner.ray import RayOptions
-from pipeline.runner.records import Failure, ReportText, predict_reports, reason
+from pipeline.runner.records import Failure, ReportText, ReportWarning, predict_reports, reason
 from pipeline.text.reading import ReportReadError
 
 ENGINES: tuple[str, ...] = ("local", "ray")
+
+clock: Callable[[], float] = time.perf_counter
+"""The clock of the processing rate (a module attribute, so tests can set it)."""
 
 
 def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
@@ -75,15 +97,20 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
         engine: str = "local", ray_options: RayOptions | None = None) -> RunSummary:
     """Run the pipeline over ``inputs`` (files, folders, globs) into ``out``.
 
+    ``out`` is locked for the whole run (created if missing); a folder that
+    cannot be used, or that another run holds, raises
+    :class:`~pipeline.runner.outputs.OutputFolderError` before anything else.
     The pipeline is :func:`pipeline.model.build.load_pipeline` of ``model_dir`` (``None``: the rule
     baseline), loaded only when some report needs processing; ``nlp`` (a
     ``Language`` or a function returning one) replaces it (local engine only).
     The local engine runs one report at a time; with ``engine="ray"``,
     ``batch_size`` reports go to a worker's :func:`predict_reports` at a time
-    (outputs never depend on it). ``progress`` shows a bar (characters/s, ETA,
-    moving inside a long report) when stderr is a terminal. ``force``
-    redoes finished reports. Failed inputs are in the summary and
-    ``errors.jsonl``.
+    (outputs never depend on it). ``progress`` shows a bar (characters/s, ETA;
+    with the local engine it moves inside a long report) when stderr is a
+    terminal; otherwise no bar at all, transformers' own included. ``force``
+    redoes the finished reports among ``inputs``. Failed inputs and warnings are
+    in the summary and ``errors.jsonl``; the summary's rate (``chars_s``) is over
+    processing time, model loading excluded.
 
     ``engine="ray"`` runs :func:`predict_reports` on Ray Data workers
     (:mod:`pipeline.runner.ray`, settings in ``ray_options``); reading the inputs'
@@ -96,43 +123,51 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
         raise ValueError("engine='ray' loads the pipeline from model_dir in each worker; "
                          "pass model_dir, not nlp")
     folder = OutputFolder(out)
-    folder.root.mkdir(parents=True, exist_ok=True)
-    folder.remove_stray_temp_files()
-    identity = model_identity(model_dir, run_settings(model_dir))
-    reports, failures = find_reports(inputs)
-    summary = RunSummary(folder.root, failures=list(failures))
+    with folder.locked():
+        folder.remove_stray_temp_files()
+        identity = model_identity(model_dir, run_settings(model_dir))
+        reports, failures = find_reports(inputs)
+        reports = assign_doc_ids(reports, stored_inputs(folder.finished()))
+        summary = RunSummary(folder.root, failures=list(failures))
+        pending, done = _triage(reports, folder, identity, summary, force=force,
+                                keep_text=engine == "local")
+        if pending:
+            bar = Progress(sum(p.chars for p in pending), len(pending), progress)
+            with _transformers_bars(bar.enabled, quiet_import=model_dir is None):
+                if engine == "ray":
+                    from pipeline.runner.ray import predict_on_ray
 
+                    results = predict_on_ray(pending, model_dir=model_dir, batch_size=batch_size,
+                                             options=ray_options or RayOptions())
+                else:
+                    results = _predict_locally(pending, nlp, model_dir, bar)
+                done += _save_all(results, folder, summary, bar, loaded=engine == "local")
+        if done:  # something of this run is finished: the combined files describe the folder
+            summary.entities, summary.reports = folder.combine(summary.failures, summary.warnings)
+            summary.written = True
+    return summary
+
+
+def _triage(reports: Sequence[Report], folder: OutputFolder, identity: str, summary: RunSummary, *,
+            force: bool, keep_text: bool) -> tuple[list[Pending], list[Report]]:
+    """Read every report: the ones to process, the ones already finished; read
+    failures and warnings go to ``summary``."""
     pending: list[Pending] = []
     done: list[Report] = []
     for report in reports:
         try:
-            text, manifest = read_input(report, identity)
+            text, manifest, notes = read_input(report, identity)
         except ReportReadError as err:
             summary.failures.append(Failure(report.source, reason(err)))
-            folder.discard(report)
             continue
+        summary.warnings += [ReportWarning(report.source, note) for note in notes]
         if not force and folder.is_done(report, manifest):
             summary.skipped.append(report.source)
             done.append(report)
         else:
             # The Ray workers read the file themselves: keep no text for them.
-            pending.append(Pending(report, manifest, len(text), text if engine == "local" else None))
-
-    if pending:
-        bar = Progress(sum(p.chars for p in pending), len(pending), progress)
-        if not progress and model_dir is not None:
-            _quiet_model_loading()
-        if engine == "ray":
-            from pipeline.runner.ray import predict_on_ray
-
-            results = predict_on_ray(pending, model_dir=model_dir, batch_size=batch_size,
-                                     options=ray_options or RayOptions())
-        else:
-            results = _predict_locally(pending, nlp, model_dir, bar)
-        done += _save_all(results, folder, summary, bar)
-
-    summary.entities = folder.combine(done, summary.failures)
-    return summary
+            pending.append(Pending(report, manifest, len(text), text if keep_text else None))
+    return pending, done
 
 
 def run_settings(model_dir: str | os.PathLike[str] | None) -> dict[str, str]:
@@ -148,13 +183,25 @@ def run_settings(model_dir: str | os.PathLike[str] | None) -> dict[str, str]:
     return {} if precision is None else {"precision": precision}
 
 
-def _quiet_model_loading() -> None:
-    """No "Loading weights" bar from transformers (``--no-progress``)."""
+@contextmanager
+def _transformers_bars(shown: bool, *, quiet_import: bool = False) -> Iterator[None]:
+    """transformers' own bars ("Loading weights") only when the runner's bar is
+    ``shown``; the setting is process-wide, so it is restored afterwards. With
+    ``quiet_import`` (the rule baseline) transformers is not imported for this."""
+    hf_logging = None
+    if not shown and (not quiet_import or "transformers" in sys.modules):
+        try:
+            from transformers.utils import logging as hf_logging
+        except ImportError:  # the rule baseline needs no transformers
+            hf_logging = None
+    was_enabled = hf_logging is not None and hf_logging.is_progress_bar_enabled()
+    if was_enabled:
+        hf_logging.disable_progress_bar()
     try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:  # the rule baseline needs no transformers
-        return
-    hf_logging.disable_progress_bar()
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _predict_locally(pending: list[Pending], nlp: Language | Callable[[], Language] | None,
@@ -173,7 +220,6 @@ def _predict_locally(pending: list[Pending], nlp: Language | Callable[[], Langua
     ner = pipeline.get_pipe("govreport_ner") if "govreport_ner" in pipeline.pipe_names else None
 
     def results() -> Iterator[tuple[Pending, list[Record] | Failure]]:
-        progress.start()
         for item in pending:  # one at a time: predict_reports is per report anyway
             if ner is not None:
                 ner.progress = progress.inside(item.chars)
@@ -200,12 +246,20 @@ class Progress:
         self.bar = None
 
     def start(self) -> None:
-        """Start the clock (after the model is loaded)."""
+        """Show the bar and start its clock (after the model is loaded)."""
         if self.enabled and self.bar is None:
             from tqdm import tqdm
 
             self.bar = tqdm(total=self.total, unit="char", unit_scale=True, file=sys.stderr,
                             desc=self._desc(), smoothing=0.1, dynamic_ncols=True)
+
+    def restart_clock(self) -> None:
+        """Count the rate from now on, leaving out the characters done so far
+        (the Ray engine's first report, whose time includes the workers' start)."""
+        if self.bar is not None:
+            self.bar.reset(total=self.total)
+            self.bar.initial = self.bar.n = self.bar.last_print_n = self.done
+            self.bar.refresh()
 
     def _desc(self) -> str:
         return f"reports {self.finished_reports}/{self.reports}"
@@ -233,20 +287,30 @@ class Progress:
 
 
 def _save_all(results: Iterable[tuple[Pending, list[Record] | Failure]], folder: OutputFolder,
-              summary: RunSummary, progress: Progress) -> list[Report]:
-    """Write each report's results as they come (or record its failure)."""
+              summary: RunSummary, progress: Progress, *, loaded: bool) -> list[Report]:
+    """Write each report's results as they come (or record its failure), and
+    time the processing: from now when the pipeline is ``loaded`` (local engine),
+    else (Ray: the workers load theirs while the first reports run) from the
+    first result on, whose characters are then left out of the rate."""
     finished: list[Report] = []
+    started = clock() if loaded else None
     progress.start()
     try:
         for item, result in results:
             if isinstance(result, Failure):
                 summary.failures.append(result)
-                folder.discard(item.report)
             else:
                 folder.save(item.report, result, item.manifest)
                 summary.processed.append(item.report.source)
                 finished.append(item.report)
             progress.report_done(item.chars, len(summary.failures))
+            if started is None:
+                started = clock()
+                progress.restart_clock()
+            else:
+                summary.chars += item.chars
     finally:
         progress.close()
+    if started is not None:
+        summary.seconds = clock() - started
     return finished
