@@ -37,3 +37,32 @@ def test_table_best_epoch_and_f1_at_an_epoch(tmp_path: Path) -> None:
     col = {name: head.index(name) for name in ("dev F1 at epoch 2", "best epoch", "dev F1", "TARGET")}
     assert [rows["long"][col[k]] for k in col] == ["0.500", "3", "0.700", "0.350"]
     assert "short (stopped)" in rows and rows["short (stopped)"][col["dev F1 at epoch 2"]] == "–"
+
+
+def test_dev_evaluations_per_decoding_and_a_named_table(tmp_path: Path) -> None:
+    """A run folder with eval/dev.<decoding>.json gets one column per decoding and
+    the per-label F1 of viterbi; a second table lives between its own markers."""
+    run = _run(tmp_path / "run", 2e-4, [0.5, 0.6])
+    (run / "eval").mkdir()
+    for decoding, f1 in (("viterbi", 0.72), ("argmax", 0.70)):
+        (run / "eval" / f"dev.{decoding}.json").write_text(json.dumps(
+            {"micro": {"f1": f1}, "per_label": {"PROJECT": {"f1": f1 - 0.1}}}), encoding="utf-8")
+    plain = _run(tmp_path / "plain", 1e-4, [0.4])
+    from pipeline.cli.experiments import markers
+
+    begin, end = markers("new")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{experiments.BEGIN}\nfirst\n{experiments.END}\n{begin}\nold\n{end}\n", encoding="utf-8")
+    assert experiments.main([str(run), str(plain), "--readme", str(readme), "--marker", "new",
+                             "--shown", "lr"]) == 0
+    text = readme.read_text(encoding="utf-8")
+    assert "first" in text and "old" not in text
+    lines = text.splitlines()
+    head = [c.strip("| ") for c in lines[lines.index(begin) + 1].split(" | ")]
+    assert head[:3] == ["run", "lr", "epochs run"]
+    rows = {line.split(" | ")[0].strip("| "): [c.strip("| ") for c in line.split(" | ")]
+            for line in lines if line.startswith("| run") or line.startswith("| plain")}
+    assert [rows["run"][head.index(k)] for k in ("dev F1", "dev F1 viterbi", "dev F1 argmax", "PROJECT")] == [
+        "0.600", "0.720", "0.700", "0.620"]
+    assert [rows["plain"][head.index(k)] for k in ("dev F1 viterbi", "dev F1 argmax")] == ["–", "–"]
+    assert experiments.main([str(run), "--readme", str(readme), "--marker", "missing"]) == 1

@@ -1,14 +1,19 @@
 """Experiment log: one row per training run, from the files each run wrote.
 
-    python scripts/experiments.py runs/*/ [--at-epoch 6] [--readme models/README.md]
+    python scripts/experiments.py runs/*/ [--at-epoch 6] [--readme models/README.md] [--marker NAME]
     govreport-ner experiments runs/*/ ...          # the same
 
 Reads ``train_config.toml``, ``train_summary.json`` and ``train_log.jsonl`` of
 each run folder and prints a Markdown table (the settings in :data:`SHOWN`,
 best dev F1 and its epoch, per-label dev F1 at that epoch, and with
 ``--at-epoch N`` the dev F1 of every run at epoch N, for comparing short
-ablations with longer runs); with ``--readme`` the table replaces the text
-between the EXPERIMENTS markers of that file.
+ablations with longer runs). A run folder with ``eval/dev.<decoding>.json``
+files (``scripts/evaluate.py --split dev --decoding D --json ...`` on its saved
+model) also gets the dev micro F1 of each decoding, and the per-label F1 of the
+first one in :data:`DECODINGS` that is there instead of the training loop's.
+With ``--readme`` the table replaces the text between the EXPERIMENTS markers
+of that file (``--marker NAME``: the markers ``EXPERIMENTS:NAME:BEGIN`` and
+``EXPERIMENTS:NAME:END``, for a second table).
 """
 
 from __future__ import annotations
@@ -23,6 +28,25 @@ from pathlib import Path
 BEGIN, END = "<!-- EXPERIMENTS:BEGIN (scripts/experiments.py) -->", "<!-- EXPERIMENTS:END -->"
 SHOWN = ("base_model", "scheme", "section_context", "max_length", "lr", "warmup_ratio", "epochs",
          "stop_after_epoch", "batch_size", "silver_files")
+DECODINGS = ("viterbi", "argmax")  # eval/dev.<decoding>.json, preferred first
+LABELS = ("PROJECT", "METRIC", "TARGET", "VALUE")
+
+
+def markers(name: str | None = None) -> tuple[str, str]:
+    """The BEGIN/END comment lines of a table in a README (``name``: a second table)."""
+    if not name:
+        return BEGIN, END
+    return (f"<!-- EXPERIMENTS:{name}:BEGIN (scripts/experiments.py) -->",
+            f"<!-- EXPERIMENTS:{name}:END -->")
+
+
+def _dev_evaluations(folder: Path) -> dict[str, dict]:
+    out = {}
+    for decoding in DECODINGS:
+        path = folder / "eval" / f"dev.{decoding}.json"
+        if path.is_file():
+            out[decoding] = json.loads(path.read_text(encoding="utf-8"))
+    return out
 
 
 def run_row(folder: Path) -> dict | None:
@@ -36,24 +60,31 @@ def run_row(folder: Path) -> dict | None:
     best = max(log, key=lambda e: e["dev_f1"] or 0.0)
     finished = (folder / "train_summary.json").is_file()
     return {"run": folder.name, "cfg": cfg, "best": best, "log": log, "epochs_run": len(log),
-            "finished": finished}
+            "finished": finished, "evaluations": _dev_evaluations(folder)}
 
 
-def table(rows: list[dict], at_epoch: int | None = None) -> str:
-    labels = ("PROJECT", "METRIC", "TARGET", "VALUE")
-    head = ["run", *SHOWN, "epochs run", *([f"dev F1 at epoch {at_epoch}"] if at_epoch else []),
-            "best epoch", "dev F1", *labels]
+def table(rows: list[dict], at_epoch: int | None = None, shown: tuple[str, ...] = SHOWN) -> str:
+    evaluated = [d for d in DECODINGS if any(d in r.get("evaluations", {}) for r in rows)]
+    head = ["run", *shown, "epochs run", *([f"dev F1 at epoch {at_epoch}"] if at_epoch else []),
+            "best epoch", "dev F1", *[f"dev F1 {d}" for d in evaluated], *LABELS]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for r in rows:
         cfg, best = r["cfg"], r["best"]
+        evaluations = r.get("evaluations", {})
         cells = [r["run"] + ("" if r["finished"] else " (stopped)")]
-        cells += [str(cfg.get(k, "")) for k in SHOWN]
+        cells += [str(cfg.get(k, "")) for k in shown]
         cells.append(str(r["epochs_run"]))
         if at_epoch:
             at = [e["dev_f1"] for e in r["log"] if e["epoch"] == at_epoch]
             cells.append(f"{at[0]:.3f}" if at and at[0] is not None else "–")
         cells += [str(best["epoch"]), f"{best['dev_f1']:.3f}"]
-        cells += [f"{(best.get('dev_per_label') or {}).get(l, 0):.3f}" for l in labels]
+        cells += [f"{evaluations[d]['micro']['f1']:.3f}" if d in evaluations else "–" for d in evaluated]
+        preferred = next((evaluations[d] for d in DECODINGS if d in evaluations), None)
+        if preferred is not None:
+            per_label = {label: v["f1"] for label, v in preferred["per_label"].items()}
+        else:
+            per_label = best.get("dev_per_label") or {}
+        cells += [f"{per_label.get(label, 0):.3f}" for label in LABELS]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -63,15 +94,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--at-epoch", type=int, default=None, help="add each run's dev F1 at this epoch")
     parser.add_argument("--readme", type=Path)
+    parser.add_argument("--marker", default=None, help="name of the table's markers in --readme")
+    parser.add_argument("--shown", default=",".join(SHOWN),
+                        help="comma-separated settings shown as columns (default: %(default)s)")
     args = parser.parse_args(argv)
     rows = [r for r in (run_row(f) for f in args.runs if f.is_dir()) if r]
-    text = table(rows, args.at_epoch)
+    text = table(rows, args.at_epoch, tuple(k for k in args.shown.split(",") if k))
     print(text)
     if args.readme:
         content = args.readme.read_text(encoding="utf-8")
-        pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
+        begin, end = markers(args.marker)
+        pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
         if not pattern.search(content):
-            print(f"{args.readme}: no experiment markers", file=sys.stderr)
+            print(f"{args.readme}: no experiment markers {begin}", file=sys.stderr)
             return 1
-        args.readme.write_text(pattern.sub(lambda _: f"{BEGIN}\n{text}\n{END}", content), encoding="utf-8")
+        args.readme.write_text(pattern.sub(lambda _: f"{begin}\n{text}\n{end}", content), encoding="utf-8")
     return 0
