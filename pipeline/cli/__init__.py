@@ -14,6 +14,7 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "infer": ("infer", "batch inference over raw reports (resumable; local or Ray engine)"),
     "train": ("train", "fine-tune the NER component (settings: pipeline/configs/train.toml, --set)"),
+    "pretrain": ("pretrain", "domain-adaptive masked-LM training of a base encoder on raw reports"),
     "evaluate": ("evaluate", "entity-level P/R/F1 of a model and the rule baseline on gold records"),
     "annotate": ("annotate", "validate, convert and pre-annotate annotation files; corpus statistics"),
     "normalize": ("normalize", "print the normalized text of a report"),
