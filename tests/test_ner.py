@@ -448,3 +448,30 @@ def test_smoothing_before_int8_keeps_the_float_function():
     with torch.no_grad():
         lin.weight.mul_(scale)
     assert torch.allclose(precision.SmoothedLinear(lin, 1 / scale)(x), expected, atol=1e-5)
+
+
+TWO_PROCESSES = """
+import sys, tempfile
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from ner_tiny import SAMPLE, tiny_pipeline
+with tempfile.TemporaryDirectory() as tmp:
+    nlp = tiny_pipeline(Path(tmp) / "base")
+    texts = [SAMPLE * 2, SAMPLE, "预计地区生产总值完成830亿元。"] * 2
+    ents = lambda d: [(e.start_char, e.end_char, e.label_) for e in d.ents]
+    one = [ents(d) for d in nlp.pipe(texts)]
+    two = [ents(d) for d in nlp.pipe(texts, n_process=2, batch_size=2)]
+    print("same" if one == two and any(one) else "different", one, two)
+"""
+
+
+def test_pipe_with_two_processes_gives_the_same_entities():
+    """spaCy forks the workers of ``n_process``; the component must not hang in
+    them (it did: the parent's OpenMP pool), and the results are the same. In a
+    subprocess with a time limit, so that a hang is a failure."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", TWO_PROCESSES, str(Path(__file__).parent / "fixtures")],
+                          capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("same"), done.stdout[-2000:]

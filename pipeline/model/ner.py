@@ -24,6 +24,11 @@ of published scores), ``bfloat16`` and ``int8`` can be set explicitly.
 ``nlp.to_disk()`` writes ``model/`` (safetensors), ``tokenizer/`` and ``cfg``;
 ``spacy.load()`` restores it without network access.
 
+``nlp.pipe(texts, n_process=N)`` works: spaCy forks N workers on Linux, and a
+forked process that used the parent's OpenMP thread pool hangs on its first
+parallel operation, so each forked process runs torch on one thread
+(:func:`_one_thread_after_fork`); the N processes share the cores.
+
 Public API: :func:`make_ner` (factory ``govreport_ner``), :class:`TransformerNER`,
 :func:`load_base_model`, :func:`predict_records`, :func:`pad_batch`,
 :data:`SECTION_MARKERS`.
@@ -32,6 +37,7 @@ Public API: :func:`make_ner` (factory ``govreport_ner``), :class:`TransformerNER
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, List, Optional, Sequence
@@ -59,6 +65,14 @@ from pipeline.model.tokenization import (
 )
 
 FACTORY = "govreport_ner"
+
+
+def _one_thread_after_fork() -> None:
+    """In a forked child: one intra-op torch thread (see the module doc)."""
+    torch.set_num_threads(1)
+
+
+os.register_at_fork(after_in_child=_one_thread_after_fork)
 
 SECTION_MARKERS: dict[str, str] = {"review": "[REVIEW]", "plan": "[PLAN]", "other": "[OTHER]"}
 """Section -> marker token put after ``[CLS]`` when ``section_context`` is on."""
