@@ -49,3 +49,19 @@ def test_export_errors(tmp_path, capsys):
     with pytest.raises(SystemExit) as done:
         main([str(tmp_path / "file"), "--model", str(tmp_path / "missing")])
     assert done.value.code == 2
+
+
+def test_evaluate_scores_a_plain_export_the_plain_way(tmp_path):
+    from pipeline.annotation.schema import Record, Span
+    from pipeline.evaluation.systems import evaluate
+    from pipeline.model.export import export_hf
+
+    nlp = tiny_pipeline(tmp_path / "base")
+    nlp.to_disk(tmp_path / "model")
+    export_hf(tmp_path / "model", tmp_path / "hf")
+    gold = [Record(id="d#0", text="预计地区生产总值完成830亿元。", spans=[Span(2, 8, "METRIC")],
+                   meta={"section": "plan"})]
+    result = evaluate(tmp_path / "hf", gold)
+    assert result["system"].endswith("(plain transformers pipeline)")
+    assert result["micro"]["support"] == 1 and result["dtype"] is None
+    assert result["baseline"] is not None

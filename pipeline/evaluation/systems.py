@@ -21,6 +21,7 @@ from pipeline.evaluation.errors import errors
 from pipeline.evaluation.report import BASELINE, write_errors
 from pipeline.model import rules
 from pipeline.model.build import load_pipeline, model_path
+from pipeline.model.export import PlainTagger, is_plain_export
 from pipeline.text import structure
 
 CANONICAL_DTYPE = "float32"
@@ -51,18 +52,24 @@ def predict_baseline(records: Sequence[Record]) -> list[Record]:
     ]
 
 
-def load_model(model: ModelArg, dtype: str | None = None, decoding: str | None = None) -> Language | None:
+def load_model(model: ModelArg, dtype: str | None = None,
+               decoding: str | None = None) -> Language | PlainTagger | None:
     """``None``/``"none"`` -> no model (:func:`pipeline.model.build.model_path`); a
-    ``Language`` as is; a folder -> ``load_pipeline`` (in precision ``dtype`` and
-    with ``decoding``; ``None``: the saved setting)."""
+    ``Language`` as is; a pipeline folder -> ``load_pipeline`` (in precision ``dtype``
+    and with ``decoding``; ``None``: the saved setting); a plain transformers folder
+    (``govreport-ner export-hf``) -> a :class:`~pipeline.model.export.PlainTagger`."""
     if model is None or isinstance(model, Language):
         return model
     path = model_path(model)
+    if path is not None and is_plain_export(path):  # govreport-ner export-hf: run the plain way
+        return PlainTagger(path)
     return None if path is None else load_pipeline(path, dtype=dtype, decoding=decoding)
 
 
-def predict_model(nlp: Language, records: Sequence[Record], batch_size: int = 32) -> list[Record]:
+def predict_model(nlp: Language | PlainTagger, records: Sequence[Record], batch_size: int = 32) -> list[Record]:
     """The model's predictions on ``records`` (which must carry sections)."""
+    if isinstance(nlp, PlainTagger):
+        return nlp.predict_records(list(records))
     from pipeline.model.ner import predict_records  # imports torch: only when a model runs
 
     return list(predict_records(nlp, list(records), batch_size))
@@ -71,7 +78,7 @@ def predict_model(nlp: Language, records: Sequence[Record], batch_size: int = 32
 def _ner_setting(nlp: Language | None, name: str) -> str | None:
     """A setting of the pipeline's NER component (``precision``: the one it runs
     in; ``decoding``), if it has one."""
-    if nlp is None or "govreport_ner" not in nlp.pipe_names:
+    if not isinstance(nlp, Language) or "govreport_ner" not in nlp.pipe_names:
         return None
     return getattr(nlp.get_pipe("govreport_ner"), name)
 
@@ -114,6 +121,8 @@ def evaluate(model: ModelArg, records: Sequence[Record], *, batch_size: int = 32
         predictions["model"] = predict_model(nlp, gold, batch_size)
         result = score(gold, predictions["model"])
         system = str(model) if not isinstance(model, Language) else nlp.meta.get("name", "model")
+        if isinstance(nlp, PlainTagger):
+            system += " (plain transformers pipeline)"
     result.update(system=system, records=len(gold), baseline=baseline, dtype=_ner_setting(nlp, "precision"),
                   decoding=_ner_setting(nlp, "decoding"))
     if errors_path is not None:

@@ -74,3 +74,42 @@ def export_hf(model_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
         {"source": str(model_dir), "scheme": ner.scheme, "section_context": ner.section_context,
          "max_length": ner.max_length, "labels": ner.labels}, ensure_ascii=False, indent=2))
     return out
+
+
+class PlainTagger:
+    """An exported folder run the plain way: ``transformers.pipeline("token-classification",
+    aggregation_strategy="simple")`` on each text, nothing else (what a Hugging Face user
+    gets; :func:`pipeline.evaluation.systems.evaluate` scores it like a model folder)."""
+
+    def __init__(self, folder: str | os.PathLike[str], batch_size: int = 8) -> None:
+        from transformers import pipeline as hf_pipeline
+
+        self.folder = str(folder)
+        self.tagger = hf_pipeline("token-classification", model=self.folder, aggregation_strategy="simple",
+                                  batch_size=batch_size)
+
+    def predict_records(self, records):
+        """Copies of ``records`` with the plain pipeline's spans (edges stripped of spaces)."""
+        from dataclasses import replace
+
+        from pipeline.annotation.schema import Span
+
+        texts = [r.text for r in records]
+        out = []
+        for record, found in zip(records, self.tagger(texts) if texts else []):
+            spans, last = [], 0
+            for e in sorted(found, key=lambda e: e["start"]):
+                start, end = e["start"], e["end"]
+                while start < end and record.text[start].isspace():
+                    start += 1
+                if start < end and start >= last:
+                    spans.append(Span(start, end, e["entity_group"], float(e["score"])))
+                    last = end
+            out.append(replace(record, spans=spans, links=[]))
+        return out
+
+
+def is_plain_export(folder: str | os.PathLike[str]) -> bool:
+    """A transformers token-classification folder, not a spaCy pipeline folder."""
+    folder = Path(folder)
+    return (folder / "config.json").is_file() and not (folder / "config.cfg").is_file()
