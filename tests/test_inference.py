@@ -11,6 +11,7 @@ import csv
 import importlib.util
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ from pipeline.runner.run import run
 from pipeline.text.reading import decode_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from fake_tty import FakeTTY  # noqa: E402
 
 GOOD_1 = "一、2023年工作回顾\r\n地区生产总值增长6.5%。\r\n二、2024年工作目标\r\n粮食产量达到80万吨。\r\n"
 GOOD_2 = "财政收入增长12%，居民收入增长7%。\n今年目标：新增就业3000人。\n"
@@ -355,21 +358,6 @@ def test_outputs_do_not_depend_on_how_reports_are_batched(tmp_path: Path) -> Non
     assert any(r.spans for r in entities(tmp_path / "out1"))
 
 
-class _FakeTTY:
-    """A stderr that says it is a terminal and keeps what is written."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def isatty(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 def test_progress_moves_inside_a_long_report_and_per_report(tmp_path: Path, monkeypatch) -> None:
@@ -395,7 +383,7 @@ def test_progress_moves_inside_a_long_report_and_per_report(tmp_path: Path, monk
         positions.append((self.bar.n, self.finished_reports))
 
     monkeypatch.setattr(run_module.Progress, "_move_to", spy)
-    fake = _FakeTTY()
+    fake = FakeTTY()
     monkeypatch.setattr(sys, "stderr", fake)
     summary = run([tmp_path / "in"], tmp_path / "out", nlp=nlp, progress=True)
     assert summary.ok and ner.progress is None  # the hook is removed afterwards
@@ -415,7 +403,7 @@ def test_no_progress_output_when_not_a_terminal_or_disabled(tmp_path: Path, caps
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "r.txt").write_text(GOOD_1, encoding="utf-8")
     if not progress:  # disabled even on a terminal
-        monkeypatch.setattr(sys, "stderr", _FakeTTY())
+        monkeypatch.setattr(sys, "stderr", FakeTTY())
     run([tmp_path / "in"], tmp_path / "out", nlp=stand_in(), progress=progress)
     assert capsys.readouterr().err == ""
     if not progress:

@@ -37,6 +37,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from fake_tty import FakeTTY  # noqa: E402
 from ner_tiny import tiny_pipeline  # noqa: E402
 
 from pipeline.annotation.jsonl import read_records  # noqa: E402
@@ -318,21 +319,6 @@ def test_case10_doc_ids_do_not_depend_on_the_batch_and_files_follow_the_umask(tm
 # --------------------------------------------------------------------------- 11
 
 
-class FakeTTY:
-    """A stderr that says it is a terminal and keeps what is written."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-
-    def isatty(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        self.parts.append(text)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
 
 
 NOW = [0.0]

@@ -18,29 +18,20 @@ base model that cannot be read, or a checkpoint of another run in ``output_dir``
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 
 from pipeline.model.encoders.loading import ModelLoadError
 from pipeline.model.pretraining import PretrainConfig, pretrain
-from pipeline.model.training import CheckpointMismatch, load_config
+from pipeline.model.training import CheckpointMismatch, config_help, load_config
 from pipeline.text.reading import ReportReadError
-
-
-def _keys() -> str:
-    lines = ["keys with their defaults:"]
-    for f in dataclasses.fields(PretrainConfig):
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        lines.append(f"  {f.name} = {json.dumps(default, ensure_ascii=False)}")
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="govreport-ner pretrain", description=__doc__.split("\n\n")[0].strip("`: "),
-        epilog=_keys(), formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=config_help(PretrainConfig, "keys with their defaults:"), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting, value in TOML syntax (repeatable)")
     args = parser.parse_args(argv)

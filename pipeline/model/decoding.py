@@ -55,13 +55,14 @@ def decode(probs: np.ndarray, tags: Sequence[str], method: str = "viterbi",
     """Tag indices and their probabilities for each row of ``probs`` (see module doc)."""
     if method not in DECODERS:
         raise ValueError(f"unknown decoding {method!r} (expected one of {', '.join(DECODERS)})")
+    probs = np.asarray(probs, dtype=np.float64)
     n = len(probs)
     keep = np.arange(n) if mask is None else np.flatnonzero(np.asarray(mask, dtype=bool))
     chosen = np.zeros(n, dtype=np.int64)  # tag 0 is "O"
     if len(keep):
-        rows = np.asarray(probs, dtype=np.float64)[keep]
+        rows = probs[keep]
         chosen[keep] = rows.argmax(-1) if method == "argmax" else _viterbi(rows, tags)
-    scores = np.asarray(probs, dtype=np.float64)[np.arange(n), chosen] if n else np.zeros(0)
+    scores = probs[np.arange(n), chosen] if n else np.zeros(0)
     return chosen.tolist(), scores.tolist()
 
 

@@ -48,18 +48,19 @@ import torch
 
 from pipeline.annotation.jsonl import read_splits
 from pipeline.files import write_atomic
+from pipeline.model.ner import pad_batch
 from pipeline.model.training import (
     CHECKPOINT,
+    IGNORE,
     RunState,
     load_checkpoint,
     make_optimizer,
     read_log,
     run_identity,
     save_checkpoint,
+    save_config,
     seed_everything,
 )
-
-IGNORE = -100
 
 
 @dataclass
@@ -88,26 +89,11 @@ class PretrainConfig:
     resume: bool = True  # continue from output_dir's checkpoint of the same run
 
 
-def _report_files(corpus: Sequence[str]) -> list[Path]:
-    files: list[Path] = []
-    for entry in map(Path, corpus):
-        if entry.is_dir():
-            found = sorted(entry.rglob("*.txt"))
-            if not found:
-                raise FileNotFoundError(f"corpus folder {entry} has no *.txt files")
-            files.extend(found)
-        elif entry.is_file():
-            files.append(entry)
-        else:
-            raise FileNotFoundError(f"corpus {entry} does not exist")
-    return files
-
-
 def read_corpus_blocks(cfg: PretrainConfig, tokenizer) -> tuple[list[list[int]], list[Path]]:
     """The blocks of piece ids (specials included) of the corpus, and the report
     files read (without the excluded documents and duplicate reports)."""
     from pipeline.text.normalize import normalize
-    from pipeline.text.reading import read_report
+    from pipeline.text.reading import read_report, text_files
     from pipeline.text.structure import split_paragraphs
 
     excluded: set[str] = set()
@@ -119,7 +105,7 @@ def read_corpus_blocks(cfg: PretrainConfig, tokenizer) -> tuple[list[list[int]],
     blocks: list[list[int]] = []
     used: list[Path] = []
     seen: set[str] = set()  # a report copied into several folders is read once
-    for path in _report_files(cfg.corpus):
+    for path in text_files(cfg.corpus):
         if path.stem in excluded or path.name in seen:
             continue
         seen.add(path.name)
@@ -168,13 +154,8 @@ def mask_block(ids: Sequence[int], rng: random.Random, *, mask_prob: float, max_
 def _batches(rows: Sequence[tuple[list[int], list[int]]], batch_size: int, pad_id: int):
     for start in range(0, len(rows), batch_size):
         part = rows[start:start + batch_size]
-        width = max(len(r[0]) for r in part)
-        ids = torch.full((len(part), width), pad_id, dtype=torch.long)
-        labels = torch.full((len(part), width), IGNORE, dtype=torch.long)
-        mask = torch.zeros((len(part), width), dtype=torch.long)
-        for k, (inp, lab) in enumerate(part):
-            ids[k, :len(inp)], labels[k, :len(lab)], mask[k, :len(inp)] = (
-                torch.tensor(inp), torch.tensor(lab), 1)
+        ids, mask = pad_batch([r[0] for r in part], pad_id)
+        labels, _ = pad_batch([r[1] for r in part], IGNORE)
         yield ids, mask, labels
 
 
@@ -283,8 +264,6 @@ def pretrain(cfg: PretrainConfig) -> dict[str, Any]:
     encoder = model.base_model  # the encoder without the MLM head
     encoder.save_pretrained(out)
     tokenizer.save_pretrained(out)
-    from pipeline.model.training import save_config
-
     save_config(cfg, out / "pretrain_config.toml")
     entries = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines() if line]
     summary = {"reports": len(files), "blocks": len(blocks), "train_blocks": len(train_ids),

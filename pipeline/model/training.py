@@ -548,10 +548,13 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
     return summary
 
 
-def config_help() -> str:
-    """The config keys with their built-in defaults (``--help`` of the train command)."""
-    lines = ["config keys with built-in defaults (the --config file overrides them, --set overrides both):"]
-    for f in dataclasses.fields(TrainConfig):
+def config_help(cls: type = TrainConfig,
+                header: str = "config keys with built-in defaults (the --config file overrides them, "
+                              "--set overrides both):") -> str:
+    """The keys of a settings dataclass with their built-in defaults (``--help`` of
+    the train and pretrain commands)."""
+    lines = [header]
+    for f in dataclasses.fields(cls):
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         lines.append(f"  {f.name} = {json.dumps(default, ensure_ascii=False)}")
     return "\n".join(lines)

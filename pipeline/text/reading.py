@@ -27,6 +27,7 @@ from __future__ import annotations
 import codecs
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -316,3 +317,21 @@ def read_report_with_encoding(path: str | Path) -> tuple[str, str]:
     """Read a report file; return ``(text, encoding)``."""
     decoded = read_report_decoded(path)
     return decoded.text, decoded.encoding
+
+
+def text_files(paths: Iterable[str | os.PathLike[str]], what: str = "corpus") -> list[Path]:
+    """The files of a text corpus: each path a file, or a folder whose ``*.txt`` files
+    (recursively, sorted) it contributes. A missing path or a folder without ``*.txt``
+    raises ``FileNotFoundError`` naming it as part of ``what``."""
+    files: list[Path] = []
+    for entry in map(Path, paths):
+        if entry.is_dir():
+            found = sorted(entry.rglob("*.txt"))
+            if not found:
+                raise FileNotFoundError(f"{what} folder {entry} has no *.txt files")
+            files.extend(found)
+        elif entry.is_file():
+            files.append(entry)
+        else:
+            raise FileNotFoundError(f"{what} {entry} does not exist")
+    return files

@@ -211,19 +211,10 @@ def read_corpus(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     Files are decoded as UTF-8 (with or without BOM), else GB18030, since that is what
     Chinese reports come in.
     """
-    files: list[Path] = []
-    for entry in map(Path, paths):
-        if entry.is_dir():
-            found = sorted(entry.rglob("*.txt"))
-            if not found:
-                raise FileNotFoundError(f"pruning corpus folder {entry} has no *.txt files")
-            files.extend(found)
-        elif entry.is_file():
-            files.append(entry)
-        else:
-            raise FileNotFoundError(f"pruning corpus {entry} does not exist")
+    from pipeline.text.reading import text_files
+
     lines: list[str] = []
-    for path in files:
+    for path in text_files(paths, "pruning corpus"):
         raw = path.read_bytes()
         for encoding in ("utf-8-sig", "gb18030"):
             try:
