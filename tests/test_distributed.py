@@ -69,7 +69,7 @@ def test_ray_with_two_workers_writes_the_local_bytes(tiny_model: Path, inputs: P
     assert remote.entities == local.entities
     local_files, ray_files = _files(tmp_path / "local"), _files(tmp_path / "ray")
     assert set(local_files) == set(ray_files)
-    assert {"entities.jsonl", "entities.csv", "targets.csv", "summary.html",
+    assert {"entities.jsonl", "entities.csv", "targets.csv", "attainment.csv", "summary.html",
             "html/long.html", "errors.jsonl"} <= set(ray_files)
     different = [name for name in local_files if local_files[name] != ray_files[name]]
     assert different == []

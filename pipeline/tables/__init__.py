@@ -1,1 +1,2 @@
-"""Tables layer: links, quantities, report metadata, the targets table and its summary page."""
+"""Tables layer: links, quantities, report metadata, canonical indicators, periods, the targets
+table, target attainment across reports, and the summary page."""

@@ -3,22 +3,23 @@
 :func:`rows_from_records` turns annotation records (spans, ``links``, and
 ``meta`` with ``section``, ``place``, ``year``, ``raw_spans``) into
 :class:`TargetRow` s: one row per linked TARGET/VALUE, with the METRIC or
-PROJECT it belongs to, its metric group (:func:`metric_group`) and the
-normalized quantity (:mod:`pipeline.tables.quantities`). :func:`write_csv`,
+PROJECT it belongs to, its canonical indicator, measure and period, and the
+normalized quantity (:mod:`pipeline.tables.quantities`). :func:`csv_text`,
 :func:`write_csv` and :func:`write_parquet` write them
 (:mod:`pipeline.tables.summary` renders them as a page);
 :func:`evaluate_rows` compares two tables.
 
-Metric groups
--------------
+Indicators
+----------
 Reports name the same indicator differently (地区生产总值, 生产总值, 国内生产总值,
-GDP). :data:`METRIC_GROUPS` maps a few frequent spellings to one name; every
-other METRIC keeps its own name, with spaces removed and 规上 written
-规模以上. The map is deliberately small: it only joins names that mean the
-same measurement, never related ones (城镇登记失业率 and 城镇调查失业率 stay
-apart).
-
-Command line::
+GDP). Each METRIC is matched to a canonical indicator of
+``pipeline/data/indicators.toml`` (:mod:`pipeline.tables.indicators`: exact name,
+alias, or the nearest name in the e5 embedding space); ``metric`` is the
+indicator's name when it matched, else the METRIC as written (normalized), and
+``indicator_match`` says how (``exact`` / ``alias`` / ``embedding`` / ``none``,
+with ``indicator_score`` the cosine similarity). PROJECT heads are not matched.
+``measure`` and ``period`` (:mod:`pipeline.tables.periods`) say what the number
+measures and which year(s) it refers to.
 
 Command line (:mod:`pipeline.cli.targets`)::
 
@@ -38,35 +39,10 @@ from typing import Any
 from pipeline.annotation.schema import Record
 from pipeline.annotation.scores import prf
 from pipeline.files import bom_csv, write_atomic
+from pipeline.tables.indicators import IndicatorMatch, IndicatorMatcher
+from pipeline.tables.periods import measure_of, period_of, period_text
 from pipeline.tables.quantities import Quantity, parse_quantity
 from pipeline.text.structure import is_list_join
-
-METRIC_GROUPS: dict[str, tuple[str, ...]] = {
-    "地区生产总值": ("地区生产总值", "生产总值", "国内生产总值", "县域生产总值", "GDP", "全区生产总值"),
-    "一般公共预算收入": ("一般公共预算收入", "地方一般公共预算收入", "一般公共财政预算收入",
-                 "公共财政预算收入", "公共预算收入", "一般预算收入"),
-    "规模以上工业增加值": ("规模以上工业增加值", "规上工业增加值"),
-    "固定资产投资": ("固定资产投资", "全社会固定资产投资"),
-    "社会消费品零售总额": ("社会消费品零售总额", "社会消费品零售额"),
-    "居民人均可支配收入": ("居民人均可支配收入", "全体居民人均可支配收入", "人均可支配收入"),
-    "城镇新增就业": ("城镇新增就业", "新增就业", "新增城镇就业"),
-    "城镇登记失业率": ("城镇登记失业率", "登记失业率"),
-    "城镇调查失业率": ("城镇调查失业率", "调查失业率"),
-    "居民消费价格涨幅": ("居民消费价格涨幅", "居民消费价格", "居民消费价格指数", "居民消费价格指数涨幅",
-                 "CPI"),
-    "单位GDP能耗": ("单位GDP能耗", "万元GDP能耗", "万元地区生产总值能耗", "单位地区生产总值能耗",
-                "单位国内生产总值能耗", "万元生产总值能耗", "单位生产总值能耗"),
-    "进出口总额": ("进出口总额", "进出口总值", "外贸进出口", "外贸进出口总额", "进出口"),
-    "实际利用外资": ("实际利用外资", "实际使用外资", "利用外资"),
-}
-_ALIAS = {alias: group for group, aliases in METRIC_GROUPS.items() for alias in aliases}
-
-
-def metric_group(name: str) -> str:
-    """The group a METRIC/PROJECT name belongs to (see the module docstring)."""
-    key = re.sub(r"\s+", "", name).replace("规上", "规模以上")
-    return _ALIAS.get(key, _ALIAS.get(key.replace("规模以上", "规上"), key))
-
 
 @dataclass(frozen=True)
 class TargetRow:
@@ -76,7 +52,15 @@ class TargetRow:
     place: str | None
     year: int | None
     section: str | None
-    metric: str            # metric group (or project name)
+    metric: str            # the indicator's name, else the METRIC (or PROJECT) as written
+    indicator: str | None  # the indicator's key (pipeline/data/indicators.toml)
+    indicator_name: str | None
+    indicator_match: str   # exact / alias / embedding / none
+    indicator_score: float | None  # cosine similarity of an embedding match
+    measure: str | None    # growth_pct / change_pp / share_pct / count / level / parity
+    period: str | None     # "2021" or "2021-2025"
+    period_start: int | None
+    period_end: int | None
     head: str              # the METRIC/PROJECT as written
     head_label: str        # METRIC or PROJECT
     kind: str              # target or value
@@ -107,28 +91,43 @@ class TargetRow:
         return (self.doc_id, self.metric, self.kind, self.value_key())
 
 
+NO_MATCH = IndicatorMatch(None, None, "none")
 TARGET_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(TargetRow))
 
 
-def rows_from_records(records: Iterable[Record]) -> list[TargetRow]:
-    """One row per link (head -> TARGET/VALUE tail) of ``records``, in text order."""
+def rows_from_records(records: Iterable[Record], matcher: IndicatorMatcher | None = None) -> list[TargetRow]:
+    """One row per link (head -> TARGET/VALUE tail) of ``records``, in text order.
+    ``matcher`` maps METRICs to indicators (default: exact and alias matches only)."""
+    records = [r for r in records if r.links]
+    matcher = matcher or IndicatorMatcher()
+    heads = [r.span_text(r.spans[lk.head]) for r in records for lk in r.links
+             if r.spans[lk.head].label == "METRIC"]
+    matches = dict(zip(heads, matcher.match(heads)))
     rows: list[TargetRow] = []
     for r in records:
-        if not r.links:
-            continue
         raw_spans = r.meta.get("raw_spans") or [[None, None]] * len(r.spans)
         quantities = {link.tail: parse_quantity(r.span_text(r.spans[link.tail])) for link in r.links}
         quantities = _borrow_units(r, quantities)
+        year = r.meta.get("year")
         for link in sorted(r.links, key=lambda lk: (r.spans[lk.tail].start, r.spans[lk.head].start)):
             head, tail = r.spans[link.head], r.spans[link.tail]
             q = quantities[link.tail]
             raw = raw_spans[link.tail] if link.tail < len(raw_spans) else [None, None]
             head_text = r.span_text(head)
+            m = matches.get(head_text, NO_MATCH) if head.label == "METRIC" else NO_MATCH
+            kind = "target" if tail.label == "TARGET" else "value"
+            period = period_of(r.text, tail.start, report_year=year if isinstance(year, int) else None,
+                               section=r.section, kind=kind)
             rows.append(TargetRow(
-                doc_id=r.doc_id or "", place=r.meta.get("place"), year=r.meta.get("year"),
-                section=r.section, metric=metric_group(head_text) if head.label == "METRIC" else head_text,
+                doc_id=r.doc_id or "", place=r.meta.get("place"), year=year,
+                section=r.section, metric=m.name or (matcher.table.normalize(head_text)
+                                                     if head.label == "METRIC" else head_text),
+                indicator=m.key, indicator_name=m.name, indicator_match=m.how, indicator_score=m.score,
+                measure=measure_of(q, m.name or head_text),
+                period=period_text(period), period_start=period[0] if period else None,
+                period_end=period[1] if period else None,
                 head=head_text, head_label=head.label,
-                kind="target" if tail.label == "TARGET" else "value", text=r.span_text(tail),
+                kind=kind, text=r.span_text(tail),
                 direction=q.direction, value=q.low,
                 value_high=q.high if len(q.scaled) > 1 else None, unit=q.unit,
                 qualifier=q.qualifier, baseline=q.baseline, level=q.level, parsed=q.parsed,
@@ -196,7 +195,10 @@ def write_parquet(rows: Sequence[TargetRow], path: str | Path) -> None:
 
     schema = pa.schema([
         ("doc_id", pa.string()), ("place", pa.string()), ("year", pa.int32()),
-        ("section", pa.string()), ("metric", pa.string()), ("head", pa.string()),
+        ("section", pa.string()), ("metric", pa.string()), ("indicator", pa.string()),
+        ("indicator_name", pa.string()), ("indicator_match", pa.string()),
+        ("indicator_score", pa.float64()), ("measure", pa.string()), ("period", pa.string()),
+        ("period_start", pa.int32()), ("period_end", pa.int32()), ("head", pa.string()),
         ("head_label", pa.string()), ("kind", pa.string()), ("text", pa.string()),
         ("direction", pa.string()), ("value", pa.float64()), ("value_high", pa.float64()),
         ("unit", pa.string()), ("qualifier", pa.string()), ("baseline", pa.string()),
