@@ -1,0 +1,85 @@
+"""Put the outputs of models/recipes/published-scores.sh into the tables that quote them.
+
+README.md: the test table (Results), the four precision tables (Precision), the plain transformers
+export table; models/govreport-ner/README.md: the dev/test table, from eval/*.json. Each README block is
+found by its first line, so the text around it stays as written.
+"""
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "runs" / "published"
+
+
+def block(name: str, first: str) -> str:
+    """The table starting with ``first`` in runs/published/<name>, blank lines dropped."""
+    text = (OUT / name).read_text(encoding="utf-8")
+    lines = text[text.index(first):].splitlines()
+    keep = []
+    for line in lines:
+        if not line.strip() or line.startswith(("errors:", "Loading")):
+            if keep and line.startswith(("errors:", "Loading")):
+                break
+            continue
+        keep.append(line)
+        if line.startswith("macro"):
+            break
+    return "\n".join(keep)
+
+
+def replace_blocks(text: str, pattern: str, tables: list[str]) -> str:
+    found = re.findall(pattern, text, re.DOTALL)
+    assert len(found) == len(tables), (pattern, len(found), len(tables))
+    it = iter(tables)
+    return re.sub(pattern, lambda m: "```\n" + next(it) + "\n```", text, flags=re.DOTALL)
+
+
+readme = ROOT / "README.md"
+s = readme.read_text(encoding="utf-8")
+s = replace_blocks(s, r"```\nScores: seqeval strict IOB2, entity level \(\d+ records; system: models/govreport-ner.*?\n```",
+                   [block("test-dtypes.txt", "Scores: seqeval")])
+s = replace_blocks(s, r"```\nF1, seqeval strict IOB2.*?\n```",
+                   [block(f, "F1, seqeval") for f in ("test-dtypes.txt", "dev-dtypes.txt", "test-avx2.txt",
+                                                      "dev-avx2.txt")])
+s = replace_blocks(s, r"```\nScores: seqeval strict IOB2, entity level \(\d+ records; system: runs/hf-export.*?\n```",
+                   [block("test-plain.txt", "Scores: seqeval")])
+readme.write_text(s, encoding="utf-8")
+
+card = ROOT / "models" / "govreport-ner" / "README.md"
+c = card.read_text(encoding="utf-8")
+rows = []
+for split in ("dev", "test"):
+    d = json.loads((ROOT / "models" / "govreport-ner" / "eval" / f"{split}.json").read_text(encoding="utf-8"))
+    per = d["per_label"]
+    rows.append(f"| {split} | {d['micro']['precision']:.3f} | {d['micro']['recall']:.3f} | {d['micro']['f1']:.3f} | "
+                f"{d['macro']['f1']:.3f} | " + " | ".join(f"{per[k]['f1']:.3f}" for k in ("PROJECT", "METRIC", "TARGET", "VALUE"))
+                + f" | {d['baseline']['micro']['f1']:.3f} |")
+c, n = re.subn(r"(\| split \| micro P .*?\n\|---.*?\n)\| dev \|.*?\n\| test \|.*?\n", lambda m: m.group(1) + "\n".join(rows) + "\n", c,
+               flags=re.DOTALL)
+assert n == 1
+card.write_text(c, encoding="utf-8")
+print("README.md and the model card updated:\n" + "\n".join(rows))
+
+# the learning curve (models/README.md): the v0.2 recipe on 25 / 50 / 100% of the training reports
+log = ROOT / "models" / "README.md"
+text = log.read_text(encoding="utf-8")
+lines = ["| training reports | steps | dev micro F1 | test micro F1 | test PROJECT | test METRIC | test TARGET | test VALUE |",
+         "|---|---|---|---|---|---|---|---|"]
+for name, folder, evals in (("25%", "runs/lc-0.25", "runs/lc-0.25/eval/{}.viterbi.json"),
+                            ("50%", "runs/lc-0.5", "runs/lc-0.5/eval/{}.viterbi.json"),
+                            ("100% (v0.2)", "models/govreport-ner", "models/govreport-ner/eval/{}.json")):
+    paths = [ROOT / evals.format(s) for s in ("dev", "test")]
+    if not all(p.exists() for p in paths):
+        continue
+    dev, test = (json.loads(p.read_text(encoding="utf-8")) for p in paths)
+    summary = json.loads((ROOT / folder / "train_summary.json").read_text(encoding="utf-8"))
+    n = len(summary.get("train_documents", [])) or "31"
+    per = test["per_label"]
+    lines.append(f"| {name}: {n} | {summary.get('steps', '')} | {dev['micro']['f1']:.3f} | {test['micro']['f1']:.3f} | "
+                 + " | ".join(f"{per[k]['f1']:.3f}" for k in ("PROJECT", "METRIC", "TARGET", "VALUE")) + " |")
+begin, end = "<!-- LEARNING-CURVE:BEGIN (models/recipes/fill_published.py) -->", "<!-- LEARNING-CURVE:END -->"
+assert begin in text and end in text
+text = text[:text.index(begin) + len(begin)] + "\n" + "\n".join(lines) + "\n" + text[text.index(end):]
+log.write_text(text, encoding="utf-8")
+print("\n".join(lines))
