@@ -150,6 +150,16 @@ def test_nearly_and_under_are_just_below_their_number():
     assert _met("控制在3%以内", "不到3%", metric="城镇登记失业率") == "yes"
 
 
+def test_units_of_one_dimension_are_converted():
+    grain = "粮食产量"
+    assert _met("达到4.75亿吨", "4564亿公斤", metric=grain) == "no"      # 4.564亿吨 < 4.75亿吨
+    assert _met("达到1.3万亿斤", "6.8亿吨", metric=grain) == "yes"      # 1.36万亿斤
+    rows = [_row("达到4.75亿吨", year=1997, metric=grain, indicator="grain_output"),
+            _row("4900亿公斤", "value", year=1998, metric=grain, indicator="grain_output")]
+    (only,) = attainment_rows(rows)
+    assert (only.unit, only.actual_value, only.met) == ("吨", 490000000.0, "yes")
+
+
 def test_what_cannot_be_compared_is_unclear():
     assert _met("与经济增长同步", "增长6.5%", metric="居民人均可支配收入") == "unclear"
     assert _met("增长7%", "830亿元") == "unclear"                 # growth vs level

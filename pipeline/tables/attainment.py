@@ -10,8 +10,9 @@ year (a growth rate and a level), the pair whose measures agree is used (first
 in the text); a target and actual that cannot be compared still give a row,
 ``met = unclear``.
 
-``met`` (:func:`met`) compares numbers of one measure and unit. Percent
-changes are signed (下降3% is -3). For an indicator where more is better:
+``met`` (:func:`met`) compares numbers of one measure, in one unit (an actual
+in 公斤 is converted to a target in 吨, 亩 to 公顷, 米 to 公里: :data:`UNIT_SIZES`;
+``actual_value`` is in the target's unit). Percent changes are signed (下降3% is -3). For an indicator where more is better:
 
 - a plain number, ``以上``/``不低于``/``超过`` (at least, over), a range
   (6%—6.5%: its lower end): **yes** when actual >= target;
@@ -26,7 +27,7 @@ unemployment, energy intensity, pollution) every target is an upper bound:
 **yes** when actual <= target (its upper end; + tolerance for ``左右``). An actual
 written ``近``/``不到`` (nearly, under) is just below its number, ``超``/``以上``
 (over, at least) just above it. **unclear** when either number is missing or
-unparsed, the measures or units differ, or the target is a comparison
+unparsed, the measures differ or the units cannot be converted, or the target is a comparison
 (与经济增长同步). Otherwise **no**.
 """
 
@@ -43,13 +44,28 @@ from pipeline.tables.targets import TargetRow, _cell
 
 __all__ = ["AttainmentRow", "ATTAINMENT_COLUMNS", "attainment_rows", "met", "target_bounds",
            "attainment_csv_text", "write_attainment_csv", "write_attainment_parquet",
-           "PCT_TOLERANCE", "REL_TOLERANCE"]
+           "PCT_TOLERANCE", "REL_TOLERANCE", "UNIT_SIZES", "unit_factor"]
 
 PCT_TOLERANCE = 0.2   # percentage points a 左右 target may be missed by
 REL_TOLERANCE = 0.02  # share of a 左右 target in other units
 _EPS = 1e-9  # rounding slack of a comparison
 _JUST = 1e-6  # how far 近/不到 (below) and 超/以上 (above) move an actual
 _PCT_UNITS = ("%", "百分点", "‰")
+# units of one dimension that a comparison converts between: (dimension, size in its base unit)
+UNIT_SIZES = {"吨": ("mass", 1000.0), "公斤": ("mass", 1.0), "千克": ("mass", 1.0), "斤": ("mass", 0.5),
+              "克": ("mass", 0.001), "公里": ("length", 1000.0), "千米": ("length", 1000.0), "米": ("length", 1.0),
+              "平方公里": ("area", 1e6), "公顷": ("area", 1e4), "亩": ("area", 1e4 / 15), "平方米": ("area", 1.0)}
+
+
+def unit_factor(unit: str | None, into: str | None) -> float | None:
+    """What a number in ``unit`` is multiplied by to be in ``into`` (吨 -> 公斤: 1000),
+    or ``None`` when the two cannot be compared."""
+    if unit == into:
+        return 1.0
+    a, b = UNIT_SIZES.get(unit or ""), UNIT_SIZES.get(into or "")
+    if a is None or b is None or a[0] != b[0]:
+        return None
+    return a[1] / b[1]
 
 
 @dataclass(frozen=True)
@@ -102,11 +118,12 @@ def met(target: TargetRow, actual: TargetRow, *, lower_is_better: bool = False) 
     """``yes`` / ``no`` / ``unclear`` by the rules of the module docstring."""
     if not (target.parsed and actual.parsed) or target.value is None or actual.value is None:
         return "unclear"
+    factor = unit_factor(actual.unit, target.unit)
     if target.measure is None or target.measure != actual.measure or target.measure == "parity" \
-            or target.unit != actual.unit:
+            or factor is None:
         return "unclear"
     low, high = target_bounds(target)
-    a = _signed(actual, actual.value)
+    a = _signed(actual, actual.value) * factor
     a += {"nearly": -_JUST, "under": -_JUST, "over": _JUST, "at least": _JUST}.get(actual.qualifier or "", 0.0)
     tol = 0.0
     if target.qualifier == "approximately":
@@ -140,11 +157,18 @@ def attainment_rows(rows: Iterable[TargetRow], table: IndicatorTable | None = No
         out.append(AttainmentRow(
             place=key[0], indicator=key[1], indicator_name=indicator.name if indicator else key[1],
             year=key[2], measure=target.measure, target_text=target.text, target_low=low, target_high=high,
-            actual_text=actual.text, actual_value=_signed(actual, actual.value), unit=target.unit,
+            actual_text=actual.text, actual_value=_actual_in(actual, target.unit), unit=target.unit,
             met=met(target, actual, lower_is_better=bool(indicator and indicator.lower_is_better)),
             target_report=target.doc_id, actual_report=actual.doc_id,
             target_record=target.record_id, actual_record=actual.record_id))
     return out
+
+
+def _actual_in(actual: TargetRow, unit: str | None) -> float | None:
+    """The actual's signed value in the target's unit (as written when they cannot be compared)."""
+    value = _signed(actual, actual.value)
+    factor = unit_factor(actual.unit, unit)
+    return value * factor if value is not None and factor is not None else value
 
 
 def _pair(targets: Sequence[TargetRow], actuals: Sequence[TargetRow]) -> tuple[TargetRow, TargetRow]:
@@ -154,7 +178,7 @@ def _pair(targets: Sequence[TargetRow], actuals: Sequence[TargetRow]) -> tuple[T
         if t.value is None:
             continue
         for a in actuals:
-            if a.measure == t.measure and a.unit == t.unit and a.value is not None:
+            if a.measure == t.measure and unit_factor(a.unit, t.unit) is not None and a.value is not None:
                 return t, a
     return targets[0], actuals[0]
 
