@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import pytest
 
-from pipeline.annotation.schema import Record, Span
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from linked import linked_record  # noqa: E402
+
 from pipeline.tables.attainment import (ATTAINMENT_COLUMNS, attainment_csv_text, attainment_rows, met,
                                         target_bounds)
-from pipeline.tables.linking import link_spans
 from pipeline.tables.periods import five_year_plan, measure_of, period_of
 from pipeline.tables.quantities import parse_quantity
 from pipeline.tables.targets import TargetRow, rows_from_records
@@ -228,15 +230,7 @@ def test_attainment_csv_has_the_documented_columns():
 def test_from_records_to_attainment():
     """Spans and links of two reports of one place, through the targets table, to one met row."""
     def record(doc_id, year, section, text, marked):
-        spans, at = [], 0
-        for surface, label in marked:
-            start = text.index(surface, at)
-            spans.append(Span(start, start + len(surface), label))
-            at = start + len(surface)
-        r = Record(id=f"{doc_id}#1", text=text, spans=spans,
-                   meta={"place": "某县", "year": year, "section": section})
-        r.links = link_spans(text, spans)
-        return r
+        return linked_record(f"{doc_id}#1", text, marked, {"place": "某县", "year": year, "section": section})
 
     records = [record("某县_2020", 2020, "plan", "全县生产总值增长6%左右，城镇登记失业率控制在4%以内。",
                       [("全县生产总值", "METRIC"), ("增长6%左右", "TARGET"), ("城镇登记失业率", "METRIC"),

@@ -17,11 +17,15 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+from linked import linked_record  # noqa: E402
 
 from pipeline.annotation.jsonl import read_records
 from pipeline.annotation.schema import Record, Span
@@ -301,20 +305,8 @@ def test_main_target_rows_are_exactly_right(doc_id):
     assert {link.tail for link in record.links} == tails
 
 
-def _linked(record_id: str, text: str, marked: list[tuple[str, str]], meta: dict) -> Record:
-    """A record whose spans are the given (surface, label) pairs, in order, linked by the linker."""
-    spans, at = [], 0
-    for surface, label in marked:
-        start = text.index(surface, at)
-        spans.append(Span(start, start + len(surface), label))
-        at = start + len(surface)
-    record = Record(id=record_id, text=text, spans=spans, meta=meta)
-    record.links = link_spans(text, spans)
-    return record
-
-
 def test_rows_name_the_indicator_and_how_it_was_matched():
-    record = _linked("全国_2018#3", "国内生产总值增长6.5%左右，城镇登记失业率4.5%以内，新一轮百万亩造林绿化1000亩。",
+    record = linked_record("全国_2018#3", "国内生产总值增长6.5%左右，城镇登记失业率4.5%以内，新一轮百万亩造林绿化1000亩。",
                      [("国内生产总值", "METRIC"), ("增长6.5%左右", "TARGET"), ("城镇登记失业率", "METRIC"),
                       ("4.5%以内", "TARGET"), ("新一轮百万亩造林绿化", "METRIC"), ("1000亩", "TARGET")],
                      {"year": 2018, "place": "全国", "section": "plan"})
@@ -379,10 +371,10 @@ def test_summary_lists_unparsed_quantities():
                     "install it with apt-get install chromium (.ci/apt-packages.txt)")
 def _two_years_of_one_place() -> list:
     """Targets of 某区 2020 and the values its 2021 report gives for 2020."""
-    plan = _linked("某区_2020#5", "主要预期目标是：地区生产总值增长6%左右，城镇登记失业率控制在4.5%以内。",
+    plan = linked_record("某区_2020#5", "主要预期目标是：地区生产总值增长6%左右，城镇登记失业率控制在4.5%以内。",
                    [("地区生产总值", "METRIC"), ("增长6%左右", "TARGET"), ("城镇登记失业率", "METRIC"),
                     ("控制在4.5%以内", "TARGET")], {"place": "某区", "year": 2020, "section": "plan"})
-    review = _linked("某区_2021#3", "全区地区生产总值增长5.2%，城镇登记失业率3.9%。",
+    review = linked_record("某区_2021#3", "全区地区生产总值增长5.2%，城镇登记失业率3.9%。",
                      [("全区地区生产总值", "METRIC"), ("增长5.2%", "VALUE"), ("城镇登记失业率", "METRIC"),
                       ("3.9%", "VALUE")], {"place": "某区", "year": 2021, "section": "review"})
     plan.doc_id, review.doc_id = "某区_2020", "某区_2021"

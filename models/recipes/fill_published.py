@@ -13,18 +13,14 @@ OUT = ROOT / "runs" / "published"
 
 
 def block(name: str, first: str) -> str:
-    """The table starting with ``first`` in runs/published/<name>, blank lines dropped."""
+    """The table starting with ``first`` in runs/published/<name>: its lines up to the
+    first blank line or message line (``errors:``, ``scores:``, ``Loading``)."""
     text = (OUT / name).read_text(encoding="utf-8")
-    lines = text[text.index(first):].splitlines()
     keep = []
-    for line in lines:
-        if not line.strip() or line.startswith(("errors:", "Loading")):
-            if keep and line.startswith(("errors:", "Loading")):
-                break
-            continue
-        keep.append(line)
-        if line.startswith("macro"):
+    for line in text[text.index(first):].splitlines():
+        if not line.strip() or line.startswith(("errors:", "scores:", "Loading")):
             break
+        keep.append(line)
     return "\n".join(keep)
 
 

@@ -76,12 +76,7 @@ def sweep_thresholds(mentions: Sequence[Mention], matcher: IndicatorMatcher,
     nearest = dict(zip(rest, matcher.nearest(rest))) if rest else {}
     out = []
     for th in thresholds:
-        matches = []
-        for t, m in zip(texts, looked):
-            if m.how == "none" and t in nearest and nearest[t][2] >= th:
-                key = nearest[t][0]
-                m = IndicatorMatch(key, matcher.table.by_key[key].name, "embedding", nearest[t][2], nearest[t][1])
-            matches.append(m)
+        matches = [matcher.embedding_match(nearest[t], th) if t in nearest else m for t, m in zip(texts, looked)]
         out.append({"threshold": th, **_score(mentions, matches)})
     return out
 

@@ -233,10 +233,15 @@ class IndicatorMatcher:
             else:
                 self._cache[name] = m
         if rest:
-            for name, (key, surface, score) in zip(rest, self.nearest(rest)):
-                score = round(score, 4)
-                if score >= self.threshold:
-                    self._cache[name] = IndicatorMatch(key, self.table.by_key[key].name, "embedding", score, surface)
-                else:
-                    self._cache[name] = IndicatorMatch(None, None, "none", score, surface)
+            for name, found in zip(rest, self.nearest(rest)):
+                self._cache[name] = self.embedding_match(found)
         return [self._cache[n] for n in names]
+
+    def embedding_match(self, nearest: tuple[str, str, float], threshold: float | None = None) -> IndicatorMatch:
+        """The match that a :meth:`nearest` result gives at ``threshold`` (default: the
+        matcher's): ``embedding`` when the rounded similarity reaches it, else ``none``."""
+        key, surface, score = nearest
+        score = round(score, 4)
+        if score >= (self.threshold if threshold is None else threshold):
+            return IndicatorMatch(key, self.table.by_key[key].name, "embedding", score, surface)
+        return IndicatorMatch(None, None, "none", score, surface)

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.tables.quantities import Quantity
+from pipeline.tables.quantities import Quantity, ascii_digits
 
 __all__ = ["MEASURES", "measure_of", "period_of", "period_text", "five_year_plan"]
 
@@ -49,7 +49,6 @@ _PLAN = re.compile(r"[“\"]?(十[一二三四五六]?|[六七八九])五[”\"]
 _YEAR = re.compile(r"(?:(?P<y1>(?:19|20)\d{2})\s*[—\-–~至到]\s*)?(?P<y>(?:19|20)\d{2})\s*年")
 _BASELINE_BEFORE = re.compile(r"(?:比|较|与|同|相比|相当于|超过|高于|低于|自|从)\s*$")
 _SENTENCE_END = "。；！？;!?\n"
-_FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _AVERAGE = re.compile(r"年均|年平均|平均每年|累计")  # in the sentence: a multi-year figure
 _PAST_FIVE = re.compile(r"五年来|过去五年|过去的五年|五年间|这五年|五年中|五年里")  # in the paragraph
 _NEXT_FIVE = re.compile(r"今后五年|未来五年|今后一个时期")
@@ -91,7 +90,7 @@ def period_of(text: str, start: int, *, report_year: int | None, section: str | 
     """The (first, last) year the number at ``text[start:]`` refers to (see the
     module docstring), or ``None`` without a report year or a written year."""
     begin = max(text.rfind(ch, 0, start) for ch in _SENTENCE_END) + 1
-    before = text[begin:start].translate(_FULLWIDTH_DIGITS)  # １９９７年 -> 1997年
+    before = ascii_digits(text[begin:start])  # １９９７年 -> 1997年 (one character for one)
     found: tuple[int, int] | None = None
     at = -1
     for m in _YEAR.finditer(before):
