@@ -315,8 +315,9 @@ def test_real_rule_pipeline_end_to_end(tmp_path: Path) -> None:
             assert raw[rs:re_] == r.span_text(span)
 
 
-def test_trained_model_folder_through_the_real_loader(tmp_path: Path) -> None:
-    """A (tiny, random) saved govreport_ner pipeline loads and runs; spans carry scores."""
+def _saved_tiny_model(tmp_path: Path) -> Path:
+    """A tiny, random govreport_ner pipeline saved with ``dtype = "float32"``, and
+    one report in ``tmp_path / "in"``."""
     import sys
 
     sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
@@ -331,11 +332,45 @@ def test_trained_model_folder_through_the_real_loader(tmp_path: Path) -> None:
     nlp.to_disk(tmp_path / "model")
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "r.txt").write_text("地区生产总值增长6.5%。\n", encoding="utf-8")
+    return tmp_path / "model"
 
-    summary = run([tmp_path / "in"], tmp_path / "out", model_dir=tmp_path / "model", progress=False)
+
+def test_trained_model_folder_through_the_real_loader(tmp_path: Path) -> None:
+    """A (tiny, random) saved govreport_ner pipeline loads and runs; spans carry scores."""
+    model = _saved_tiny_model(tmp_path)
+    summary = run([tmp_path / "in"], tmp_path / "out", model_dir=model, progress=False)
     assert summary.ok
     spans = [s for r in entities(tmp_path / "out") for s in r.spans]
     assert spans and all(0.0 <= s.score <= 1.0 for s in spans)
+
+
+def test_dtype_overrides_the_saved_precision_and_redoes_other_precisions(
+        tmp_path: Path, monkeypatch) -> None:
+    """``dtype`` reaches the loaded component; reports finished in another precision
+    are redone, in the same one skipped; ``infer --dtype`` passes it through."""
+    import pipeline.model.build as build
+    from pipeline.cli.infer import main as infer_main
+
+    model = _saved_tiny_model(tmp_path)
+    loaded: list[str] = []
+    real_load = build.load_pipeline
+
+    def load(model_dir, *, dtype=None, decoding=None):
+        nlp = real_load(model_dir, dtype=dtype, decoding=decoding)
+        loaded.append(nlp.get_pipe("govreport_ner").precision)
+        return nlp
+
+    monkeypatch.setattr(build, "load_pipeline", load)
+    out = tmp_path / "out"
+    assert len(run([tmp_path / "in"], out, model_dir=model, progress=False).processed) == 1
+    summary = run([tmp_path / "in"], out, model_dir=model, progress=False, dtype="float32")
+    assert not summary.processed and len(summary.skipped) == 1  # the saved setting is float32
+    assert infer_main([str(tmp_path / "in"), "--out", str(out), "--model", str(model),
+                       "--no-progress", "--dtype", "int8"]) == 0
+    assert loaded == ["float32", "int8"]
+    assert run([tmp_path / "in"], out, model_dir=model, progress=False, dtype="int8").skipped
+    with pytest.raises(ValueError, match="dtype"):
+        run([tmp_path / "in"], out, nlp=spacy.blank("zh"), progress=False, dtype="int8")
 
 
 def test_outputs_do_not_depend_on_how_reports_are_batched(tmp_path: Path) -> None:

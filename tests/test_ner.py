@@ -475,3 +475,46 @@ def test_pipe_with_two_processes_gives_the_same_entities():
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("same"), done.stdout[-2000:]
+
+
+def test_sentence_windows_hold_whole_sentences_without_overlap():
+    from pipeline.model.tokenization import sentence_starts, sentence_windows, windows
+
+    # pieces of 2 characters: sentences of 3, 4, 2, 9 and 1 pieces
+    lengths = [3, 4, 2, 9, 1]
+    starts = [sum(lengths[:i]) for i in range(1, len(lengths))]  # [3, 7, 9, 18]
+    n = sum(lengths)
+    assert sentence_windows(n, 8, 2, starts) == [(0, 7), (7, 9), (9, 17), (10, 18), (18, 19)]
+    # the 9-piece sentence is longer than a window: the overlapping windows of `windows`
+    assert [(a - 9, b - 9) for a, b in sentence_windows(n, 8, 2, starts)[2:4]] == windows(9, 8, 2)
+    assert sentence_windows(5, 8, 2, [2]) == [(0, 5)]
+    big = sentence_windows(n, 10, 2, starts)
+    assert big == [(0, 9), (9, 19)]
+    covered = [i for a, b in big for i in range(a, b)]
+    assert covered == list(range(n))  # every piece once: no recomputed positions
+
+    text = "增长6%。完成，好！再见"
+    offsets = [(0, 2), (2, 4), (4, 5), (5, 7), (7, 8), (8, 9), (9, 10), (10, 10), (10, 12)]
+    assert sentence_starts(text, offsets) == [3, 8]  # after "。" and "！"; the empty piece 7 starts nothing
+    assert sentence_starts(text, [(0, 2), (2, 4), (5, 7)]) == [2]  # a "。" that no piece covers
+
+
+def test_component_sentence_windows_need_the_text_and_predict_alike(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
+    from ner_tiny import tiny_pipeline
+
+    nlp = tiny_pipeline(tmp_path / "base", max_length=16, stride=4)
+    ner = nlp.get_pipe("govreport_ner")
+    text = "预计地区生产总值完成830亿元。城镇登记失业率控制在4.5%以内。" * 2
+    enc = ner.encode(text)
+    plain = ner.windows(enc, "plan", text)
+    ner.sentence_windows = True
+    packed = ner.windows(enc, "plan", text)
+    assert sum(len(w.input_ids) for w in packed) < sum(len(w.input_ids) for w in plain)
+    assert sorted({i for w in packed for i in range(w.start, w.end)}) == list(range(len(enc)))
+    with pytest.raises(ValueError, match="text"):
+        ner.windows(enc, "plan")
+    doc = nlp(text)  # the whole pipeline runs with the packed windows
+    assert all(e._.score is not None for e in doc.ents)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import random
 import sys
 from pathlib import Path
 
@@ -16,10 +15,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from ner_tiny import save_tiny_base  # noqa: E402
+from train_data import make_records  # noqa: E402
 
 from pipeline.annotation.dataset import load_dataset  # noqa: E402
 from pipeline.annotation.jsonl import write_records  # noqa: E402
-from pipeline.annotation.schema import Record, Span  # noqa: E402
+from pipeline.annotation.schema import Record  # noqa: E402
 from pipeline.text.docs import make_char_doc, set_paragraphs  # noqa: E402
 from pipeline.model.tokenization import tags_to_spans  # noqa: E402
 from pipeline.model.training import (  # noqa: E402
@@ -33,30 +33,6 @@ from pipeline.model.training import (  # noqa: E402
     train,
 )
 from pipeline.cli.train import main  # noqa: E402
-
-METRICS = ["地区生产总值", "一般公共预算收入", "城镇登记失业率", "居民人均可支配收入", "社会消费品零售额"]
-AMOUNTS = ["830亿元", "增长2.8%", "增长6%左右", "控制在4.5%以内", "达1717家"]
-
-
-def make_records(n: int, seed: int, doc_prefix: str) -> list[Record]:
-    """Paragraphs ``预计<METRIC>完成<AMOUNT>。`` repeated; the amount is a VALUE in
-    review paragraphs and a TARGET in plan paragraphs (same text, other label)."""
-    rng = random.Random(seed)
-    records = []
-    for i in range(n):
-        section = "review" if i % 2 else "plan"
-        text, spans = "", []
-        for _ in range(rng.randint(1, 3)):
-            metric, amount = rng.choice(METRICS), rng.choice(AMOUNTS)
-            start = len(text) + 2
-            spans.append(Span(start, start + len(metric), "METRIC"))
-            start += len(metric) + 2
-            spans.append(Span(start, start + len(amount), "TARGET" if section == "plan" else "VALUE"))
-            text += f"预计{metric}完成{amount}。"
-        records.append(Record(id=f"{doc_prefix}{i % 3}#{i}", text=text, spans=spans,
-                              meta={"section": section}))
-    return records
-
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
@@ -401,3 +377,30 @@ def test_edge_smoothing_changes_the_target_only_at_entity_edges(corpus):
     plain_run = train(_cfg(corpus, "edge-off", epochs=1, max_steps=2))
     logs = [json.loads((corpus / name / "train_log.jsonl").read_text().splitlines()[0]) for name in ("edge", "edge-off")]
     assert smoothed["steps"] == plain_run["steps"] == 2 and logs[0]["train_loss"] != logs[1]["train_loss"]
+
+
+def test_length_grouped_batches_cover_every_window_once_with_little_padding():
+    import random as rnd
+
+    from pipeline.model.training import LengthGroupedBatches
+
+    rng = rnd.Random(3)
+    lengths = [rng.randint(3, 256) for _ in range(1000)]
+    sampler = LengthGroupedBatches(lengths, 8, torch.Generator().manual_seed(0))
+    first, second = list(sampler), list(sampler)
+    assert len(first) == len(sampler) == 125
+    assert sorted(i for b in first for i in b) == list(range(1000))
+    assert first != second  # a new order each epoch
+    again = list(LengthGroupedBatches(lengths, 8, torch.Generator().manual_seed(0)))
+    assert again == first  # the generator decides: a resumed run sees the same batches
+
+    def padded(batches):
+        return sum(len(b) * max(lengths[i] for i in b) for b in batches)
+
+    shuffled = [list(range(1000))[k:k + 8] for k in range(0, 1000, 8)]
+    assert padded(first) < 0.7 * padded(shuffled)
+
+
+def test_group_by_length_trains(corpus):
+    summary = train(_cfg(corpus, "grouped", epochs=1, group_by_length=True))
+    assert summary["steps"] == -(-summary["train_windows"] // 8)

@@ -160,6 +160,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/round2_second_pass.jsonl"),
     ("Round 3 (the other new reports)", "annotations/agreement/round3_first_pass.jsonl",
      "annotations/agreement/round3_second_pass.jsonl"),
+    ("Round 4 (13 more reports)", "annotations/agreement/round4_first_pass.jsonl",
+     "annotations/agreement/round4_second_pass.jsonl"),
 ]
 
 

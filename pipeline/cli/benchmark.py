@@ -88,7 +88,7 @@ def prepare_model(args, files: list[Path], tmp: Path) -> tuple[Path, Path, dict]
             if not any(s < e for s, e in enc.offsets):
                 continue
             pieces += len(enc)
-            for w in ner.windows(enc, para.label_):
+            for w in ner.windows(enc, para.label_, para.text):
                 n = len(w.input_ids)
                 positions += n
                 n_windows += 1

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from pipeline.model.build import model_path
 from pipeline.model.encoders.loading import ModelLoadError
+from pipeline.model.precision import PRECISIONS
 from pipeline.runner.outputs import OutputFolderError
 from pipeline.runner.ray import RayNotInstalledError, RayOptions
 from pipeline.runner.run import ENGINES, run
@@ -57,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="redo the named inputs even when already finished (to start over "
                              "entirely, delete the --out folder)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--dtype", choices=PRECISIONS, default=None,
+                        help="precision of the NER model: auto (bfloat16 where the CPU has it natively, "
+                             "int8 elsewhere), float32 (the published scores' precision), bfloat16, int8; "
+                             "default: the model's own setting (the shipped model: auto)")
     parser.add_argument("--indicator-encoder", default="none", metavar="MODEL",
                         help="also match METRICs to the canonical indicators by embedding when name and "
                              f"alias do not: any Hugging Face id or folder, or {DEFAULT_ENCODER} "
@@ -93,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         summary = run(args.inputs, args.out, model_dir=model, batch_size=args.batch_size,
                       force=args.force, progress=not args.no_progress, engine=args.engine,
                       ray_options=RayOptions(args.address, args.num_workers, args.cpus_per_worker),
-                      indicator_encoder=None if args.indicator_encoder == "none" else args.indicator_encoder)
+                      indicator_encoder=None if args.indicator_encoder == "none" else args.indicator_encoder,
+                      dtype=args.dtype)
     except OutputFolderError as err:  # not a folder, not writable, or another run holds it
         print(f"error: --out {err}", file=sys.stderr)
         return 2

@@ -60,6 +60,8 @@ from pipeline.model.tokenization import (
     bio_labels,
     encode,
     owner_window,
+    sentence_starts,
+    sentence_windows,
     tags_to_spans,
     windows,
 )
@@ -86,12 +88,55 @@ def load_base_model(path: str | Path, labels: Sequence[str]):
     """``(model, tokenizer)``: a token-classification head for IOB2 ``labels`` on
     the base encoder ``path`` (a folder, or a built-in name such as ``e5-small``),
     through :mod:`pipeline.model.encoders.loading` (raises its ``ModelLoadError``
-    when the folder is missing or corrupt)."""
+    when the folder is missing or corrupt). A trained pipeline folder gives its
+    component's fine-tuned weights (float32), head and tokenizer: the start of a
+    distilled student (:mod:`pipeline.model.distillation`)."""
     from pipeline.model.encoders.loading import load_token_classifier, load_tokenizer
 
+    component = Path(path) / FACTORY
+    if (component / "cfg").is_file():
+        return _trained_component_model(component, bio_labels(labels))
     tokenizer = load_tokenizer(path)
     model = load_token_classifier(path, bio_labels(labels))
     return model, tokenizer
+
+
+def _load_component_files(path: Path):
+    """``(model, tokenizer)`` that :meth:`TransformerNER.to_disk` wrote to ``path``
+    (``model/`` in its stored dtype, ``tokenizer/``); a missing or broken file raises
+    ``ModelLoadError`` naming it."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    from pipeline.model.encoders.loading import ModelLoadError, check_model_folder
+
+    tok_dir, model_dir = path / "tokenizer", path / "model"
+    tok_json = tok_dir / "tokenizer.json"
+    if not tok_json.is_file():
+        raise ModelLoadError(f"{tok_json}: missing (the component's tokenizer)")
+    check_model_folder(model_dir, tokenizer=False)  # clear errors naming the broken file
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(tok_dir, local_files_only=True)
+    except Exception as err:
+        raise ModelLoadError(f"{tok_dir}: cannot load the tokenizer "
+                             f"({type(err).__name__}: {err})") from err
+    try:
+        model = AutoModelForTokenClassification.from_pretrained(model_dir, local_files_only=True)
+    except Exception as err:
+        raise ModelLoadError(f"{model_dir}: cannot load the model "
+                             f"({type(err).__name__}: {err})") from err
+    return model, tokenizer
+
+
+def _trained_component_model(component: Path, tags: Sequence[str]):
+    """The fine-tuned ``(model, tokenizer)`` of a saved component, the model in
+    float32 (for training); its tags must be ``tags``."""
+    from pipeline.model.encoders.loading import ModelLoadError
+
+    model, tokenizer = _load_component_files(component)
+    trained = [model.config.id2label[i] for i in sorted(model.config.id2label)]
+    if trained != list(tags):
+        raise ModelLoadError(f"{component}: trained with tags {trained}, not {list(tags)}")
+    return model.float(), tokenizer
 
 
 @dataclass
@@ -120,6 +165,7 @@ class TransformerNER:
         self.section_context = settings.section_context
         self.max_length = settings.max_length
         self.stride = settings.stride
+        self.sentence_windows = settings.sentence_windows
         self.batch_size = settings.batch_size
         self.dtype = settings.dtype
         self.style_rules = settings.style_rules
@@ -199,8 +245,11 @@ class TransformerNER:
         self._require_model()
         return encode(text, self.tokenizer, self.scheme, self._char_vocab)
 
-    def windows(self, encoding: Encoding, section: str | None) -> list[Window]:
-        """The model inputs for one paragraph: overlapping windows of its pieces."""
+    def windows(self, encoding: Encoding, section: str | None, text: str | None = None) -> list[Window]:
+        """The model inputs for one paragraph (``text``, encoded as ``encoding``):
+        windows of its pieces that overlap by ``stride`` pieces, or with
+        ``sentence_windows`` windows of whole sentences that do not overlap
+        (:func:`~pipeline.model.tokenization.sentence_windows`; needs ``text``)."""
         tok = self.tokenizer
         cls_id = tok.cls_token_id if tok.cls_token_id is not None else tok.bos_token_id
         sep_id = tok.sep_token_id if tok.sep_token_id is not None else tok.eos_token_id
@@ -209,10 +258,15 @@ class TransformerNER:
             marker = SECTION_MARKERS.get(section or "other", SECTION_MARKERS["other"])
             head.append(tok.convert_tokens_to_ids(marker))
         size = self.max_length - self.n_special
-        return [
-            Window(head + encoding.ids[start:end] + [sep_id], start, end, len(head))
-            for start, end in windows(len(encoding), size, min(self.stride, size - 1))
-        ]
+        stride = min(self.stride, size - 1)
+        if self.sentence_windows:
+            if text is None:
+                raise ValueError("sentence_windows needs the paragraph's text")
+            spans = sentence_windows(len(encoding), size, stride, sentence_starts(text, encoding.offsets))
+        else:
+            spans = windows(len(encoding), size, stride)
+        return [Window(head + encoding.ids[start:end] + [sep_id], start, end, len(head))
+                for start, end in spans]
 
     # ------------------------------------------------------------------ inference
 
@@ -233,7 +287,7 @@ class TransformerNER:
                 text = para.text
                 enc = self.encode(text)
                 if any(s < e for s, e in enc.offsets):  # something to tag
-                    paras.append((d, para.start_char, text, enc, self.windows(enc, para.label_)))
+                    paras.append((d, para.start_char, text, enc, self.windows(enc, para.label_, text)))
         probs = self.window_probs([w for p in paras for w in p[-1]])
         result: list[list[tuple[int, int, str, float]]] = [[] for _ in docs]
         k = 0
@@ -312,9 +366,7 @@ class TransformerNER:
         from ``cfg`` (they must match the weights and training data); window, batch and dtype settings come from the
         pipeline config, so ``spacy.load(path, config=...)`` can override them.
         """
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
-
-        from pipeline.model.encoders.loading import ModelLoadError, check_model_folder
+        from pipeline.model.encoders.loading import ModelLoadError
 
         path = Path(path)
         cfg_path = path / "cfg"
@@ -330,21 +382,7 @@ class TransformerNER:
         self.scheme = scheme
         self.section_context = section_context
         self.style_rules = bool(cfg.get("style_rules", True))  # models saved before it existed
-        tok_dir, model_dir = path / "tokenizer", path / "model"
-        tok_json = tok_dir / "tokenizer.json"
-        if not tok_json.is_file():
-            raise ModelLoadError(f"{tok_json}: missing (the component's tokenizer)")
-        check_model_folder(model_dir, tokenizer=False)  # clear errors naming the broken file
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(tok_dir, local_files_only=True)
-        except Exception as err:
-            raise ModelLoadError(f"{tok_dir}: cannot load the tokenizer "
-                                 f"({type(err).__name__}: {err})") from err
-        try:
-            model = AutoModelForTokenClassification.from_pretrained(model_dir, local_files_only=True)
-        except Exception as err:
-            raise ModelLoadError(f"{model_dir}: cannot load the model "
-                                 f"({type(err).__name__}: {err})") from err
+        model, tokenizer = _load_component_files(path)
         self.set_model(model, tokenizer)
         return self
 
@@ -378,6 +416,7 @@ def make_ner(
     dtype: str,
     style_rules: bool,
     decoding: str = DEFAULTS.decoding,
+    sentence_windows: bool = DEFAULTS.sentence_windows,
 ) -> TransformerNER:
     """Factory of ``govreport_ner`` (settings and defaults: :class:`NERSettings`).
     The model is loaded by ``initialize()`` (from ``base_model``) or by
@@ -385,7 +424,8 @@ def make_ner(
     return TransformerNER(nlp, name, NERSettings(
         base_model=base_model, labels=list(labels), scheme=scheme,
         section_context=section_context, max_length=max_length, stride=stride,
-        batch_size=batch_size, dtype=dtype, style_rules=style_rules, decoding=decoding))
+        batch_size=batch_size, dtype=dtype, style_rules=style_rules, decoding=decoding,
+        sentence_windows=sentence_windows))
 
 
 def _owned_rows(window_probs: Sequence[torch.Tensor], wins: Sequence[Window], n: int) -> torch.Tensor:

@@ -29,6 +29,7 @@ class NERSettings:
     section_context: bool = True  # section marker token after [CLS]
     max_length: int = 256  # model positions per window, specials included
     stride: int = 64  # pieces shared by consecutive windows
+    sentence_windows: bool = False  # long paragraphs cut at sentence ends into windows that do not overlap
     batch_size: int = 32  # windows per forward pass at inference
     dtype: str = "auto"  # inference precision (pipeline.model.precision)
     style_rules: bool = True  # trim predicted span edges to the project's rules

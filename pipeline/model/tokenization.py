@@ -24,15 +24,18 @@ through the same three functions:
 
 :func:`windows` and :func:`owner_window` cut a long piece sequence into
 overlapping windows and pick, for each piece, the window where it is most
-central, so every piece is predicted exactly once.
+central, so every piece is predicted exactly once; :func:`sentence_windows`
+(with :func:`sentence_starts`) cuts it at sentence ends instead, without overlap.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Iterable, Literal, Sequence
 
 from pipeline.annotation.style import trim_span
+from pipeline.text.structure import SENTENCE_ENDS
 
 Scheme = Literal["subword", "char"]
 SCHEMES: tuple[str, ...] = ("subword", "char")
@@ -237,6 +240,46 @@ def windows(n: int, size: int, stride: int) -> list[tuple[int, int]]:
         if end == n:
             return out
         start += size - stride
+
+
+def sentence_starts(text: str, offsets: Sequence[tuple[int, int]]) -> list[int]:
+    """The indices of the pieces (character ranges ``offsets`` into ``text``) that
+    start a sentence: a sentence end (``SENTENCE_ENDS``) closes the text before
+    them, ending the previous piece or between the two."""
+    starts: list[int] = []
+    end = 0  # the end of the text covered by the pieces so far
+    for i, (s, e) in enumerate(offsets):
+        if s == e:  # an empty piece (e.g. a lone metaspace) starts nothing
+            continue
+        if i and any(ch in SENTENCE_ENDS for ch in text[max(end - 1, 0):s]):
+            starts.append(i)
+        end = max(end, e)
+    return starts
+
+
+def sentence_windows(n: int, size: int, stride: int, starts: Sequence[int]) -> list[tuple[int, int]]:
+    """Windows ``[start, end)`` of at most ``size`` pieces over ``n`` pieces that
+    hold whole sentences (``starts``: the pieces that begin one) and do not
+    overlap: each window takes as many sentences as fit. A sentence longer than
+    ``size`` gets the overlapping windows of :func:`windows` (``stride`` pieces
+    shared). Fewer positions than :func:`windows`, which recomputes ``stride``
+    pieces per window, and no window cuts a sentence that fits in one."""
+    if n <= size:
+        return [(0, n)]
+    bounds = sorted({c for c in starts if 0 < c < n} | {n})
+    out: list[tuple[int, int]] = []
+    start = 0
+    while start < n:
+        later = bounds[bisect.bisect_right(bounds, start):]
+        fitting = bisect.bisect_right(later, start + size)
+        if fitting:
+            end = later[fitting - 1]
+            out.append((start, end))
+        else:  # the sentence at start is longer than a window
+            end = later[0]
+            out += [(start + a, start + b) for a, b in windows(end - start, size, stride)]
+        start = end
+    return out
 
 
 def owner_window(n: int, spans: Sequence[tuple[int, int]]) -> list[int]:

@@ -28,13 +28,21 @@ TOML syntax; bare words are strings). The loop follows HF ``run_ner.py``:
    component) to ``output_dir`` with ``train_config.toml``,
    ``train_log.jsonl`` (one line per epoch) and ``train_summary.json``.
 
+With ``teacher`` (a trained pipeline folder) the run distills a student
+(:mod:`pipeline.model.distillation`): ``base_model`` may be the teacher's folder,
+``student_layers`` keeps some of its encoder layers, the raw reports of
+``distill_files`` are added as unlabelled windows, and the loss mixes the gold
+cross-entropy with the teacher's soft targets (``temperature``, ``distill_alpha``).
+
 The component's settings (labels, scheme, windows, dtype, style rules) are
 :class:`pipeline.model.settings.NERSettings`: their defaults here are its
 defaults, and :meth:`TrainConfig.ner_settings` is what the component gets.
 
+The losses are :mod:`pipeline.model.losses` (``window_loss``, ``distill_loss``), the
+batches :mod:`pipeline.model.batching` (``collate_windows``, ``LengthGroupedBatches``).
+
 Public API: :class:`TrainConfig`, :func:`load_config`, :func:`save_config`,
-:func:`make_nlp`, :func:`make_features`, :func:`collate_windows`,
-:func:`edge_positions`, :func:`window_loss`, :func:`make_optimizer`, :func:`seed_everything`,
+:func:`make_nlp`, :func:`make_features`, :func:`make_optimizer`, :func:`seed_everything`,
 :func:`evaluate`, :func:`boundary_stats`, :func:`subset_documents`, :func:`run_identity`, :func:`identity_differences`,
 :class:`RunState`, :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`train`, :func:`config_help`
 :class:`CheckpointMismatch` (the command line is :mod:`pipeline.cli.train`).
@@ -64,12 +72,13 @@ from pipeline.annotation.jsonl import read_splits
 from pipeline.annotation.schema import LABELS, Record, Span
 from pipeline.annotation.scores import score
 from pipeline.files import write_atomic
-from pipeline.model.ner import FACTORY, TransformerNER, load_base_model, pad_batch, predict_records
+from pipeline.model.batching import LengthGroupedBatches, collate_windows
+from pipeline.model.losses import IGNORE, distill_loss, edge_positions, window_loss  # noqa: F401 (re-exported)
+from pipeline.model.ner import FACTORY, TransformerNER, load_base_model, predict_records
 from pipeline.model.settings import DEFAULTS, NERSettings
 from pipeline.model.tokenization import AlignmentStats, spans_to_tags
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "train.toml"
-IGNORE = -100  # label of positions the loss skips (specials, markers, empty pieces)
 CHECKPOINT = "checkpoint.pt"  # in output_dir while a run is unfinished
 RUN_ONLY_KEYS = ("progress", "resume")  # settings that do not change what a run computes
 
@@ -95,14 +104,22 @@ class TrainConfig:
     section_context: bool = DEFAULTS.section_context  # section marker token after [CLS]
     max_length: int = DEFAULTS.max_length  # model positions per window, specials included
     stride: int = DEFAULTS.stride  # pieces shared by consecutive windows
+    sentence_windows: bool = DEFAULTS.sentence_windows  # long paragraphs: windows of whole sentences, no overlap
     epochs: int = 12
     batch_size: int = 8  # windows per forward pass
+    group_by_length: bool = False  # batches of windows of similar length (less padding), in random order
     grad_accum: int = 1  # forward passes per optimizer step
     lr: float = 2e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
     edge_smoothing: float = 0.0  # label smoothing at entities' first and last pieces (0: off)
+    student_layers: list[int] = field(default_factory=list)  # keep only these encoder layers (empty: all)
+    teacher: str = ""  # trained pipeline folder to distill from ("": plain fine-tuning)
+    teacher_dtype: str = "float32"  # the teacher's precision when labelling
+    distill_files: list[str] = field(default_factory=list)  # raw reports (files, folders) labelled by the teacher
+    temperature: float = 2.0  # distillation temperature
+    distill_alpha: float = 0.5  # weight of the distillation loss (1 - alpha: gold cross-entropy)
     seed: int = 42
     patience: int = 3  # epochs without dev F1 improvement before stopping
     bf16: bool = True  # bf16 autocast in training and dev evaluation
@@ -118,7 +135,8 @@ class TrainConfig:
         return NERSettings(base_model=self.base_model, labels=list(self.labels), scheme=self.scheme,
                            section_context=self.section_context, max_length=self.max_length,
                            stride=self.stride, batch_size=self.eval_batch_size, dtype=self.dtype,
-                           style_rules=self.style_rules, decoding=self.decoding)
+                           style_rules=self.style_rules, decoding=self.decoding,
+                           sentence_windows=self.sentence_windows)
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
@@ -210,7 +228,7 @@ def make_features(ner: TransformerNER, dataset, weight: float = 1.0):
             if not len(enc):
                 continue
             tags, _ = spans_to_tags(enc.offsets, _spans({"spans": spans}))
-            for w in ner.windows(enc, section):
+            for w in ner.windows(enc, section, text):
                 piece_labels = [tag_ids[t] if t is not None else IGNORE for t in tags[w.start:w.end]]
                 labels = [IGNORE] * w.prefix + piece_labels
                 labels += [IGNORE] * (len(w.input_ids) - len(labels))
@@ -263,51 +281,6 @@ def evaluate(nlp, records: Sequence[Record], batch_size: int = 32, bf16: bool = 
         "recall": result["micro"]["recall"],
         "per_label": {k: round(v["f1"], 4) for k, v in result["per_label"].items() if k in labels},
     }
-
-
-def collate_windows(pad_id: int) -> Callable[[list[dict]], dict[str, torch.Tensor]]:
-    """The ``DataLoader`` collate function of :func:`make_features` rows: padded
-    ``input_ids``, ``attention_mask``, ``labels`` (:data:`IGNORE` on padding) and ``weight``."""
-    def collate(rows: list[dict]) -> dict[str, torch.Tensor]:
-        ids, mask = pad_batch([r["input_ids"] for r in rows], pad_id)
-        labels, _ = pad_batch([r["labels"] for r in rows], IGNORE)
-        weight = torch.tensor([r["weight"] for r in rows], dtype=torch.float)
-        return {"input_ids": ids, "attention_mask": mask, "labels": labels, "weight": weight}
-
-    return collate
-
-
-def edge_positions(labels: torch.Tensor, tags: Sequence[str]) -> torch.Tensor:
-    """Where ``labels`` (tag ids, :data:`IGNORE` elsewhere) hold an entity's first or
-    last piece: a ``B-`` tag, or an entity tag not followed by an ``I-`` tag."""
-    begin = torch.tensor([t.startswith("B-") for t in tags])
-    inside = torch.tensor([t.startswith("I-") for t in tags])
-    valid = labels != IGNORE
-    ids = labels.clamp(min=0)
-    is_begin, is_inside = begin[ids] & valid, inside[ids] & valid
-    next_inside = torch.zeros_like(is_inside)
-    next_inside[:, :-1] = is_inside[:, 1:]
-    return is_begin | ((is_begin | is_inside) & ~next_inside)
-
-
-def window_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor,
-                edge_smoothing: float = 0.0, tags: Sequence[str] | None = None) -> torch.Tensor:
-    """Token cross-entropy, each window's tokens weighted by its ``weight``. With
-    ``edge_smoothing`` ε > 0 (and the model's ``tags``), the target at an entity's
-    first and last piece (:func:`edge_positions`) is smoothed: 1 − ε on the gold
-    tag, ε spread evenly over all tags (boundary-aware training for long names,
-    whose exact edges are the least certain)."""
-    logits = logits.float()
-    ce = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, ignore_index=IGNORE,
-                                           reduction="none")
-    if edge_smoothing:
-        if tags is None:
-            raise ValueError("edge_smoothing needs the model's tags")
-        uniform = -logits.log_softmax(-1).mean(-1)  # cross-entropy against the uniform distribution
-        edges = edge_positions(labels, tags).float()
-        ce = ce + edges * edge_smoothing * (uniform - ce)
-    mask = (labels != IGNORE).float()
-    return (ce * mask * weight[:, None]).sum() / mask.sum().clamp(min=1.0)
 
 
 def make_optimizer(model, *, lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -437,6 +410,10 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
     nlp = make_nlp()
     ner: TransformerNER = nlp.add_pipe(FACTORY, config=cfg.ner_settings().config())
     model, tokenizer = load_base_model(cfg.base_model, cfg.labels)
+    if cfg.student_layers:
+        from pipeline.model.distillation import keep_layers
+
+        keep_layers(model, cfg.student_layers)
     ner.set_model(model, tokenizer, cast=False)
 
     checks = {"labels": cfg.labels, "style_rules": cfg.style_rules}
@@ -453,14 +430,33 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
         from datasets import concatenate_datasets
 
         features = concatenate_datasets([features, make_features(ner, silver_ds, cfg.silver_weight)])
+    distill_docs: list[str] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.distill_files and not cfg.teacher:
+        raise ValueError("distill_files needs a teacher")
+    if cfg.teacher:
+        from pipeline.model import distillation
+
+        raw_files = distillation.raw_files(cfg.distill_files)
+        identity = run_identity(cfg, [*gold, *silver, cfg.splits_file,
+                                      *distillation.teacher_files(cfg.teacher), *raw_files])
+        features, distill_docs = distillation.labelled_features(cfg, ner, features, raw_files, identity,
+                                                                make_features)
+    else:
+        identity = run_identity(cfg, [*gold, *silver, cfg.splits_file])
     if len(features) == 0:
         raise ValueError("no training windows: the train split is empty")
     dev_records = _records(dev_ds)
     stats = boundary_stats(ner, dev_ds)
 
     generator = torch.Generator().manual_seed(cfg.seed)
-    loader = DataLoader(features, batch_size=cfg.batch_size, shuffle=True, generator=generator,
-                        collate_fn=collate_windows(tokenizer.pad_token_id or 0))
+    collate = collate_windows(tokenizer.pad_token_id or 0)
+    if cfg.group_by_length:
+        sampler = LengthGroupedBatches([len(ids) for ids in features["input_ids"]], cfg.batch_size, generator)
+        loader = DataLoader(features, batch_sampler=sampler, collate_fn=collate)
+    else:
+        loader = DataLoader(features, batch_size=cfg.batch_size, shuffle=True, generator=generator,
+                            collate_fn=collate)
     steps_per_epoch = math.ceil(len(loader) / cfg.grad_accum)
     total_steps = steps_per_epoch * cfg.epochs
     if cfg.max_steps:
@@ -468,9 +464,7 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
     optimizer = make_optimizer(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     log_path, ckpt_path = out_dir / "train_log.jsonl", out_dir / CHECKPOINT
-    identity = run_identity(cfg, [*gold, *silver, cfg.splits_file])
     state = RunState()
     if cfg.resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, identity, model, optimizer, scheduler, generator)
@@ -486,7 +480,12 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
         for i, batch in enumerate(bar):
             with torch.autocast(**autocast):
                 logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            loss = window_loss(logits, batch["labels"], batch["weight"], cfg.edge_smoothing, ner.tags)
+            if cfg.teacher:
+                loss = distill_loss(logits, batch["labels"], batch["weight"], batch["teacher_logp"],
+                                    temperature=cfg.temperature, alpha=cfg.distill_alpha,
+                                    edge_smoothing=cfg.edge_smoothing, tags=ner.tags)
+            else:
+                loss = window_loss(logits, batch["labels"], batch["weight"], cfg.edge_smoothing, ner.tags)
             (loss / cfg.grad_accum).backward()
             losses.append(loss.item())
             if (i + 1) % cfg.grad_accum == 0 or i + 1 == len(loader):
@@ -537,6 +536,7 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
         "steps": state.step,
         "train_windows": len(features),
         "train_documents": sorted(train_docs),
+        "distill_documents": distill_docs,
         "dev_records": len(dev_records),
         "dev_boundaries": stats.boundaries,
         "dev_boundaries_inside_piece": stats.inside_piece,
@@ -545,6 +545,8 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
     }
     write_atomic(out_dir / "train_summary.json", json.dumps(summary, indent=2))
     ckpt_path.unlink(missing_ok=True)
+    if cfg.teacher:
+        distillation.remove_cache(out_dir)
     return summary
 
 

@@ -75,13 +75,14 @@ class ReportPredictor:
     """Ray Data actor: the pipeline loaded once; batches of raw files in,
     each file's records (JSONL text) or failure reason out."""
 
-    def __init__(self, model_dir: str | None, threads: int, reports: dict[str, tuple[str, str]]):
+    def __init__(self, model_dir: str | None, threads: int, reports: dict[str, tuple[str, str]],
+                 dtype: str | None = None):
         import torch
 
         from pipeline.model.build import load_pipeline
 
         torch.set_num_threads(threads)
-        self.nlp = load_pipeline(model_dir)
+        self.nlp = load_pipeline(model_dir, dtype=dtype)
         self.reports = reports  # path key -> (doc_id, source)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[str]]:
@@ -115,7 +116,7 @@ def _num_workers(ray, options: RayOptions) -> int:
 
 
 def predict_on_ray(pending: Sequence[Pending], *, model_dir: str | os.PathLike[str] | None,
-                   batch_size: int, options: RayOptions
+                   batch_size: int, options: RayOptions, dtype: str | None = None
                    ) -> Iterator[tuple[Pending, list[Record] | Failure]]:
     """Each pending report with its records or failure, in completion order.
 
@@ -147,7 +148,8 @@ def predict_on_ray(pending: Sequence[Pending], *, model_dir: str | os.PathLike[s
         results = files.map_batches(
             ReportPredictor,
             fn_constructor_kwargs={"model_dir": None if model_dir is None else _key(model_dir),
-                                   "threads": options.cpus_per_worker, "reports": reports},
+                                   "threads": options.cpus_per_worker, "reports": reports,
+                                   "dtype": dtype},
             batch_size=batch_size, batch_format="numpy",
             # One batch in flight per actor: otherwise the first actor to start
             # queues the first batches and the others wait for work.

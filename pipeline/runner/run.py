@@ -96,7 +96,8 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
         nlp: Language | Callable[[], Language] | None = None,
         batch_size: int = 8, force: bool = False, progress: bool = True,
         engine: str = "local", ray_options: RayOptions | None = None,
-        indicator_encoder: str | os.PathLike[str] | None = None) -> RunSummary:
+        indicator_encoder: str | os.PathLike[str] | None = None,
+        dtype: str | None = None) -> RunSummary:
     """Run the pipeline over ``inputs`` (files, folders, globs) into ``out``.
 
     ``out`` is locked for the whole run (created if missing); a folder that
@@ -125,16 +126,22 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
     rest by nearest neighbour in its embedding space, loaded only when some METRIC
     needs it. Off by default: measured, it adds few matches, half of them wrong on
     test, for ~1 GB more memory (README, "The analyst's tables").
+
+    ``dtype`` (``auto``, ``float32``, ``bfloat16``, ``int8``) overrides the NER
+    component's saved precision (:mod:`pipeline.model.precision`); ``None`` keeps it.
+    Reports finished in another precision are redone: their outputs can differ.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if dtype is not None and nlp is not None:
+        raise ValueError("dtype applies to the pipeline loaded from model_dir; pass model_dir, not nlp")
     if engine == "ray" and nlp is not None:
         raise ValueError("engine='ray' loads the pipeline from model_dir in each worker; "
                          "pass model_dir, not nlp")
     folder = OutputFolder(out)
     with folder.locked():
         folder.remove_stray_temp_files()
-        identity = model_identity(model_dir, run_settings(model_dir))
+        identity = model_identity(model_dir, run_settings(model_dir, dtype))
         reports, failures = find_reports(inputs)
         reports = assign_doc_ids(reports, stored_inputs(folder.finished()))
         summary = RunSummary(folder.root, failures=list(failures))
@@ -147,9 +154,9 @@ def run(inputs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *
                     from pipeline.runner.ray import predict_on_ray
 
                     results = predict_on_ray(pending, model_dir=model_dir, batch_size=batch_size,
-                                             options=ray_options or RayOptions())
+                                             options=ray_options or RayOptions(), dtype=dtype)
                 else:
-                    results = _predict_locally(pending, nlp, model_dir, bar)
+                    results = _predict_locally(pending, nlp, model_dir, bar, dtype)
                 done += _save_all(results, folder, summary, bar, loaded=engine == "local")
         if done:  # something of this run is finished: the combined files describe the folder
             embed = EncoderEmbedder(indicator_encoder) if indicator_encoder is not None else None
@@ -181,16 +188,17 @@ def _triage(reports: Sequence[Report], folder: OutputFolder, identity: str, summ
     return pending, done
 
 
-def run_settings(model_dir: str | os.PathLike[str] | None) -> dict[str, str]:
+def run_settings(model_dir: str | os.PathLike[str] | None, dtype: str | None = None) -> dict[str, str]:
     """The settings that change a model's outputs beyond its saved files: the
-    precision its NER component runs in on this machine (``dtype = "auto"`` is
-    bfloat16 or int8 depending on the CPU). Empty for the rule baseline or a
-    folder whose settings cannot be read (loading it reports why)."""
+    precision its NER component runs in on this machine (``dtype``, else the saved
+    setting; ``auto`` is bfloat16 or int8 depending on the CPU). Empty for the rule
+    baseline or a folder whose settings cannot be read (loading it reports why)."""
     if model_dir is None:
         return {}
     from pipeline.model.build import saved_precision
+    from pipeline.model.precision import resolve_precision
 
-    precision = saved_precision(model_dir)
+    precision = resolve_precision(dtype) if dtype is not None else saved_precision(model_dir)
     return {} if precision is None else {"precision": precision}
 
 
@@ -216,8 +224,8 @@ def _transformers_bars(shown: bool, *, quiet_import: bool = False) -> Iterator[N
 
 
 def _predict_locally(pending: list[Pending], nlp: Language | Callable[[], Language] | None,
-                     model_dir: str | os.PathLike[str] | None,
-                     progress: "Progress") -> Iterator[tuple[Pending, list[Record] | Failure]]:
+                     model_dir: str | os.PathLike[str] | None, progress: "Progress",
+                     dtype: str | None = None) -> Iterator[tuple[Pending, list[Record] | Failure]]:
     """Load the pipeline now (so that its loading time is not counted as
     processing), then yield each report's results as soon as it is done."""
     if isinstance(nlp, Language):
@@ -227,7 +235,7 @@ def _predict_locally(pending: list[Pending], nlp: Language | Callable[[], Langua
     else:
         from pipeline.model.build import load_pipeline
 
-        pipeline = load_pipeline(model_dir)
+        pipeline = load_pipeline(model_dir, dtype=dtype)
     ner = pipeline.get_pipe("govreport_ner") if "govreport_ner" in pipeline.pipe_names else None
 
     def results() -> Iterator[tuple[Pending, list[Record] | Failure]]:
