@@ -115,7 +115,8 @@ def build_report(args, argv: list[str], mach: dict, info: dict, results: dict, s
     add(f"- Model: {info['model']}. {info['layers']} layers, hidden {info['hidden']}, "
         f"FFN {info['intermediate']}, vocabulary {info['vocab']:,}, {info['params'] / 1e6:.1f} M "
         f"parameters; scheme `{info['scheme']}`, windows of {info['max_length']} positions, "
-        f"stride {info['stride']}.")
+        + ("long paragraphs cut at sentence ends without overlap (`sentence_windows`)."
+           if info.get("sentence_windows") else f"stride {info['stride']}."))
     add(f"- Input: {results['n_files']} reports of `{args.seeds}`, {results['chars']:,} raw characters "
         f"({info['chars_normalized']:,} after normalization), {info['pieces']:,} model pieces "
         f"({info['chars_normalized'] / max(info['pieces'], 1):.2f} characters per piece), "

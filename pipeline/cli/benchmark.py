@@ -76,6 +76,7 @@ def prepare_model(args, files: list[Path], tmp: Path) -> tuple[Path, Path, dict]
         layers=cfg.num_hidden_layers, hidden=cfg.hidden_size, intermediate=cfg.intermediate_size,
         vocab=cfg.vocab_size, params=sum(p.numel() for p in ner.model.parameters()),
         scheme=ner.scheme, max_length=ner.max_length, stride=ner.stride,
+        sentence_windows=ner.sentence_windows,
         default_batch_size=ner.batch_size, labels=cfg.num_labels,
     )
     # FLOPs of the windows the component runs (multiply-add = 2 FLOPs), no padding.
