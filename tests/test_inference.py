@@ -281,7 +281,7 @@ def test_cli_exit_status_and_default_model(
     monkeypatch.setattr(pipeline.cli.infer, "DEFAULT_MODEL", tmp_path / "no-model")
     loaded_with = []
     monkeypatch.setattr(pipeline.model.build, "load_pipeline",
-                        lambda model_dir: loaded_with.append(model_dir) or stand_in())
+                        lambda model_dir, **_: loaded_with.append(model_dir) or stand_in())
 
     rc = script.main([str(reports), "--out", str(tmp_path / "out"), "--no-progress"])
     captured = capsys.readouterr()

@@ -165,7 +165,7 @@ def test_case03_a_bad_out_is_one_line_and_exit_status_2(tmp_path, capsys, monkey
 
     loaded = []
     monkeypatch.setattr(pipeline.model.build, "load_pipeline",
-                        lambda model_dir: loaded.append(model_dir) or rule_pipeline())
+                        lambda model_dir, **_: loaded.append(model_dir) or rule_pipeline())
     report = write_reports(tmp_path / "in", ["r"]) / "r.txt"
     a_file = tmp_path / "a_file"
     a_file.write_text("keep me\n", encoding="utf-8")
