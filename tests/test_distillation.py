@@ -13,9 +13,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 from ner_tiny import save_tiny_base  # noqa: E402
-from train_data import make_records  # noqa: E402
+from train_data import tiny_train_config, write_tiny_corpus  # noqa: E402
 
-from pipeline.annotation.jsonl import write_records  # noqa: E402
 from pipeline.model import distillation  # noqa: E402
 from pipeline.model.distillation import TEACHER_CACHE, keep_layers, raw_rows  # noqa: E402
 from pipeline.model.training import IGNORE, TrainConfig, distill_loss, train, window_loss  # noqa: E402
@@ -28,10 +27,7 @@ def setup(tmp_path_factory):
     """A tiny 2-layer teacher trained on synthetic gold, and raw reports: one new,
     one copy of it in another folder, one of a dev document."""
     root = tmp_path_factory.mktemp("distill")
-    save_tiny_base(root / "base", max_positions=64)
-    write_records(root / "gold.jsonl", make_records(24, 0, "train") + make_records(8, 1, "dev"))
-    splits = {"train": [f"train{k}" for k in range(3)], "dev": [f"dev{k}" for k in range(3)]}
-    (root / "splits.json").write_text(json.dumps(splits), encoding="utf-8")
+    write_tiny_corpus(root)
     for folder in ("raw", "raw/copy"):
         (root / folder).mkdir(parents=True, exist_ok=True)
         (root / folder / "new_2024.txt").write_text(RAW, encoding="utf-8")
@@ -41,14 +37,7 @@ def setup(tmp_path_factory):
 
 
 def _cfg(root: Path, out: str, **over) -> TrainConfig:
-    values = dict(
-        base_model=str(root / "base"), output_dir=str(root / out),
-        data_files=[str(root / "gold.jsonl")], splits_file=str(root / "splits.json"),
-        scheme="char", max_length=24, stride=6, epochs=2, batch_size=8, eval_batch_size=16,
-        lr=1e-3, warmup_ratio=0.1, patience=3, seed=7, progress=False, dtype="float32", bf16=False,
-    )
-    values.update(over)
-    return TrainConfig(**values)
+    return tiny_train_config(root, out, **{"patience": 3, **over})
 
 
 def test_keep_layers_keeps_the_named_layers_in_order(tmp_path):

@@ -14,8 +14,7 @@ import spacy
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
-from ner_tiny import save_tiny_base  # noqa: E402
-from train_data import make_records  # noqa: E402
+from train_data import make_records, tiny_train_config, write_tiny_corpus  # noqa: E402
 
 from pipeline.annotation.dataset import load_dataset  # noqa: E402
 from pipeline.annotation.jsonl import write_records  # noqa: E402
@@ -37,26 +36,16 @@ from pipeline.cli.train import main  # noqa: E402
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     root = tmp_path_factory.mktemp("train")
-    save_tiny_base(root / "base", max_positions=64)
-    write_records(root / "gold.jsonl", make_records(24, 0, "train") + make_records(8, 1, "dev"))
+    write_tiny_corpus(root)
     # silver record ids must not clash with gold ones
     silver = [Record(id="silver-" + r.id, text=r.text, spans=r.spans, doc_id=r.doc_id, meta=r.meta)
               for r in make_records(6, 2, "train") + make_records(3, 3, "dev")]
     write_records(root / "silver.jsonl", silver)
-    splits = {"train": [f"train{k}" for k in range(3)], "dev": [f"dev{k}" for k in range(3)]}
-    (root / "splits.json").write_text(json.dumps(splits), encoding="utf-8")
     return root
 
 
 def _cfg(corpus: Path, out: str, **over) -> TrainConfig:
-    values = dict(
-        base_model=str(corpus / "base"), output_dir=str(corpus / out),
-        data_files=[str(corpus / "gold.jsonl")], splits_file=str(corpus / "splits.json"),
-        scheme="char", max_length=24, stride=6, epochs=2, batch_size=8, eval_batch_size=16,
-        lr=1e-3, warmup_ratio=0.1, patience=2, seed=7, progress=False, dtype="float32", bf16=False,
-    )
-    values.update(over)
-    return TrainConfig(**values)
+    return tiny_train_config(corpus, out, **over)
 
 
 # ---------------------------------------------------------------- config
