@@ -34,16 +34,22 @@ NO_PLACE_IN_TEXT = {"安新县_2024_850ab583"}
 # Known wrong: 容城县_2017 opens with its review heading (no title, session or speaker line)
 # and names itself 容城 (29 times) but never 容城县, so the body fallback takes the county
 # named twice instead: a partner county (与新疆和静县…) -> 疆和静县.
-KNOWN_WRONG = {"容城县_2017_28d9e7a7": "body fallback names a partner county (与新疆和静县)"}
+KNOWN_WRONG = {"容城县_2017_28d9e7a7": "body fallback names a partner county (与新疆和静县)",
+               # 清苑县 is named in full once (清苑 18 times; the opening has no place): the body
+               # fallback needs two full mentions, and finds none (超…万元的县 is not a name)
+               "清苑区_2013_7dcd4636": "named in full only once: no place found"}
 # The 1986 report on the seventh five-year plan (1986–1990) states no year of its own:
-# no title, no session date, no dated heading; the extractor must not guess.
-NO_YEAR_IN_TEXT = {"全国_1986_3497f16d"}
+# no title, no session date, no dated heading; the extractor must not guess. Nor does the
+# 1978 report: it opens 向第五届全国人民代表大会作政府工作报告 (the session, not its year),
+# and its years are of the plan (从一九七八年到一九八五年).
+NO_YEAR_IN_TEXT = {"全国_1986_3497f16d", "全国_1978_e7ccbd9d"}
 
 
 # Counties that became districts after the report: the text names the county of its time.
 HISTORICAL_NAMES = {"徐水区_2010_7e0eb2ef": "徐水县",  # 徐水区 since 2015
                     "徐水区_2013_89153a9d": "徐水县",
-                    "清苑区_2005_9803ae72": "清苑县"}  # 清苑区 since 2015
+                    "清苑区_2005_9803ae72": "清苑县",  # 清苑区 since 2015
+                    "清苑区_2013_7dcd4636": "清苑县"}
 
 
 def _truth() -> dict[str, tuple[str | None, int | None]]:

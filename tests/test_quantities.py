@@ -22,40 +22,22 @@ GOLD = sorted((ROOT / "annotations" / "gold").glob("*.jsonl"))
 
 # shape -> why it is not normalized (reported, never guessed)
 KNOWN_UNPARSED: dict[str, str] = {
-    'III类水平': "round 4 gold (session 6): not normalized yet",
-    'NA': "round 4 gold (session 6): not normalized yet",
-    'N个工作小时以内': "round 4 gold (session 6): not normalized yet",
-    'N亿棒以上': "round 4 gold (session 6): not normalized yet",
-    'N枚': "round 4 gold (session 6): not normalized yet",
-    '“NA”以上': "round 4 gold (session 6): not normalized yet",
-    '三位数': "round 4 gold (session 6): not normalized yet",
-    '不低于上年': "round 4 gold (session 6): not normalized yet",
-    '不突破国家预算': "round 4 gold (session 6): not normalized yet",
-    '不突破年初确定的规模': "round 4 gold (session 6): not normalized yet",
-    '与工业基本同价': "round 4 gold (session 6): not normalized yet",
-    '两清零': "round 4 gold (session 6): not normalized yet",
-    '八千万砘': "round 4 gold (session 6): not normalized yet",
-    '几万项': "round 4 gold (session 6): not normalized yet",
-    '几十种': "round 4 gold (session 6): not normalized yet",
-    '地表Ⅱ类水以上': "round 4 gold (session 6): not normalized yet",
-    '增长一点三倍': "round 4 gold (session 6): not normalized yet",
-    '增长一点六倍': "round 4 gold (session 6): not normalized yet",
-    '好': "round 4 gold (session 6): not normalized yet",
-    '数千项': "round 4 gold (session 6): not normalized yet",
-    '清仓归零': "round 4 gold (session 6): not normalized yet",
-    '相当于N年到N年全国水利建设投资的总和': "round 4 gold (session 6): not normalized yet",
-    '维持在一九八五年的水平': "round 4 gold (session 6): not normalized yet",
-    '翻一番以上': "round 4 gold (session 6): not normalized yet",
-    '超过N年到N年的建设总规模': "round 4 gold (session 6): not normalized yet",
-    '超过N年到N年的总和': "round 4 gold (session 6): not normalized yet",
-    '达到N万单以上': "round 4 gold (session 6): not normalized yet",
-    '达到双N%': "round 4 gold (session 6): not normalized yet",
-    '达到或超过时序进度': "round 4 gold (session 6): not normalized yet",
-    '零突破': "round 4 gold (session 6): not normalized yet",
+    'NA': "a rating (3A评级), not a number",
+    '好': "a rating grade (位列“好”的档次), not a number",
+    '“NA”以上': "a rating (“2A”以上评级), not a number",
+    '三位数': "a count of digits (三位数) is a magnitude, not a number",
+    '八千万砘': "砘 is a damaged unit (吨 in the scan?): not read, to not guess",
+    '几万项': "a vague count (几万): no number to give",
+    '几十种': "a vague count (几十): no number to give",
+    '数千项': "a vague count (数千): no number to give",
+    '达到双N%': "双100%: one number stated for two indicators at once",
     "保持在两位数左右": "两位数 (double digits) is a magnitude, not a number",
     "两位数以上": "两位数 (double digits) is a magnitude, not a number",
     "N：N：N": "a ratio of three shares (industrial structure), not one quantity",
     "N:N:N": "a ratio of three shares (industrial structure), not one quantity",
+    "N∶N∶N": "a ratio of three shares (industrial structure, written with ∶), not one quantity",
+    "增加两、三倍": "a Chinese range written with 、 (两、三倍): not read, to not guess",
+    "达到一人一亩": "a per-head ratio (一人一亩: one mu per farmer), not one quantity",
     "N比N": "a ratio of two quantities (生铁和钢产量的比例 1.03比1), not one quantity",
     "N／N": "a fraction written with a slash (1／4): which number is the quantity is not written",
     "两位数": "两位数 (double digits) is a magnitude, not a number",
@@ -84,6 +66,9 @@ CASES: dict[str, tuple] = {
     "增长1.1倍": (inc, (1.1,), "倍", None, None, None),
     "提高1岁": (inc, (1.0,), "岁", None, None, None),
     "零增长": (inc, (0.0,), "%", None, None, None),
+    "增长一点三倍": (inc, (1.3,), "倍", None, None, None),
+    "增长百分之四到五": (inc, (4.0, 5.0), "%", None, None, None),
+    "翻一番以上": (inc, (1.0,), "倍", al, None, None),
     # ranges
     "增长6.0%—6.5%": (inc, (6.0, 6.5), "%", None, None, None),
     "增长6.5%－7%": (inc, (6.5, 7.0), "%", None, None, None),
@@ -128,6 +113,15 @@ CASES: dict[str, tuple] = {
     "不少于20个": (lim, (20.0,), "个", al, None, None),
     "不低于5万平方米": (lim, (50000.0,), "平方米", al, None, None),
     "低于3%": (lim, (3.0,), "%", un, None, None),
+    # counters of the round-4 gold
+    "12枚": (lvl, (12.0,), "枚", None, None, None),
+    "1亿棒以上": (lvl, (1e8,), "棒", al, None, None),
+    "4个工作小时以内": (lim, (4.0,), "工作小时", am, None, None),
+    "达到700万单以上": (lvl, (7e6,), "单", al, None, None),
+    "不高于9吨/月·平方公里": (lim, (9.0,), "吨/月·平方公里", am, None, None),
+    "达到或略高于10%": (lvl, (10.0,), "%", al, None, None),
+    "过10亿": (lvl, (1e9,), None, ov, None, None),
+    "近1000款": (lvl, (1000.0,), "款", nr, None, None),
     # qualifiers inside the number
     "100余场": (lvl, (100.0,), "场", ov, None, None),
     "2万余个": (lvl, (20000.0,), "个", ov, None, None),
@@ -157,6 +151,12 @@ CASES: dict[str, tuple] = {
     "完成市级下达的任务": (lvl, (), None, None, "市级下达的任务", None),
     "达到平安校园建设标准": (lvl, (), None, None, "平安校园建设标准", None),
     "高于“十三五”时期实际": (lim, (), None, ov, "“十三五”时期实际", None),
+    "不低于上年": (lim, (), None, al, "上年", None),
+    "不突破国家预算": (lim, (), None, am, "国家预算", None),
+    "与工业基本同价": (par, (), None, ab, "工业", None),
+    "达到或超过时序进度": (lvl, (), None, None, "时序进度", None),
+    "维持在一九八五年的水平": (par, (), None, None, "一九八五年的水平", None),
+    "超过1953年到1978年的总和": (lim, (), None, ov, "1953年到1978年的总和", None),
     # levels without a numeral
     "全覆盖": (lvl, (), None, None, None, "全覆盖"),
     "清零": (lvl, (0.0,), None, None, None, None),
@@ -168,6 +168,13 @@ CASES: dict[str, tuple] = {
     "达到四类以上": (lvl, (), None, al, None, "IV类"),
     "ⅳ类": (lvl, (), None, None, None, "IV类"),
     "达到Ⅲ类及以上标准": (lvl, (), None, al, None, "III类"),
+    "III类水平": (lvl, (), None, None, None, "III类"),
+    "地表Ⅱ类水以上": (lvl, (), None, al, None, "II类"),
+    "零突破": (lvl, (), None, None, None, "零的突破"),
+    "清仓归零": (lvl, (0.0,), None, None, None, None),
+    "“零”的突破": (lvl, (), None, None, None, "零的突破"),
+    "出清": (lvl, (0.0,), None, None, None, None),
+    "过半": (lvl, (50.0,), "%", ov, None, None),
 }
 
 
@@ -194,7 +201,8 @@ def test_chinese_numerals(text, value):
 
 
 @pytest.mark.parametrize("text", ["两位数以上", "保持在两位数左右", "22.7：30.3：47", "增长很快", "6%到5%",
-                                  "全省第二", "增长6%左右左右"])
+                                  "全省第二", "增长6%左右左右",
+                                  "三位数", "几万项", "数千项", "八千万砘"])
 def test_unreadable_surfaces_are_reported_not_guessed(text):
     q = parse_quantity(text)
     assert not q.parsed and q.problem

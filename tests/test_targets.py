@@ -367,8 +367,6 @@ def test_summary_lists_unparsed_quantities():
     assert "https://" not in page
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium); "
-                    "install it with apt-get install chromium (.ci/apt-packages.txt)")
 def _two_years_of_one_place() -> list:
     """Targets of 某区 2020 and the values its 2021 report gives for 2020."""
     plan = linked_record("某区_2020#5", "主要预期目标是：地区生产总值增长6%左右，城镇登记失业率控制在4.5%以内。",
@@ -395,6 +393,8 @@ def test_summary_opens_with_the_matrix_and_attainment():
     assert f'id="attainment-count">{len(met)}<' in page
 
 
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (/usr/bin/chromium); "
+                    "install it with apt-get install chromium (.ci/apt-packages.txt)")
 def test_summary_renders_in_headless_chromium(tmp_path):
     rows = _sample_rows() + _two_years_of_one_place()
     met = attainment_rows(rows)

@@ -127,9 +127,18 @@ def build_report(args, argv: list[str], mach: dict, info: dict, results: dict, s
         "peak memory = `ru_maxrss` of the configuration's own process (model loading included); "
         "'CPU s / wall s' = how many cores the configuration kept busy; 'other load' = share of "
         "the cores used by other processes meanwhile.")
+    teacher = info.get("teacher")
+    if teacher:
+        add(f"- Teacher (rows 'teacher …'): {teacher['model']}. {teacher['layers']} layers, "
+            f"{teacher['params'] / 1e6:.1f} M parameters, {teacher['windows']:,} windows, "
+            f"{teacher['positions']:,} model positions "
+            f"({teacher['positions'] / results['chars']:.2f} per raw character; the model's: "
+            f"{info['positions'] / results['chars']:.2f}).")
+    naive_of = teacher or info
     add("- Naive baseline: `transformers.pipeline(\"token-classification\", "
-        "aggregation_strategy=\"simple\")` on each non-empty line, float32, same weights and "
-        f"tokenizer, `model_max_length={info['max_length']}`, `stride={info['stride']}` (no "
+        "aggregation_strategy=\"simple\")` on each non-empty line, float32, "
+        f"{'the teacher' if teacher else 'the same'}'s weights and tokenizer, "
+        f"`model_max_length={naive_of['max_length']}`, `stride={naive_of['stride']}` (no "
         "normalization, no section marker).")
     add("")
     add("## Inference")
@@ -141,11 +150,11 @@ def build_report(args, argv: list[str], mach: dict, info: dict, results: dict, s
     naive_rate = naive["rate"] if naive else None
     for key, r in results["configs"].items():
         if key == "naive":
-            label = "naive baseline (float32)"
+            label = f"naive baseline (float32{', teacher weights' if teacher else ''})"
         elif key == "prep":
             label = "normalization + structure only"
         else:
-            label = f"pipeline {r['job']['dtype']}"
+            label = f"{'teacher' if key.startswith('teacher ') else 'pipeline'} {r['job']['dtype']}"
         batch = r["job"].get("batch_size") or ("1 line" if key == "naive" else "–")
         ratio = f"{r['rate'] / naive_rate:.2f}×" if naive_rate else "–"
         rates = [r["chars"] / w for w in r["walls"]]
@@ -224,7 +233,7 @@ def build_report(args, argv: list[str], mach: dict, info: dict, results: dict, s
             limit = rate * 1e9 / per_char
             best = max((r["rate"] for k, r in results["configs"].items()
                         if r["job"].get("dtype") == dtype and r["job"]["kind"] == "pipeline"
-                        and r["job"].get("ner")), default=None)
+                        and r["job"].get("ner") and not k.startswith("teacher ")), default=None)
             add(f"| {dtype} | {_fmt(rate)} | {_fmt(limit)} | {_fmt(best) if best else '–'} | "
                 f"{f'{100 * best / limit:.0f}%' if best else '–'} |")
         add("")

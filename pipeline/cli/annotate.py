@@ -162,6 +162,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/round3_second_pass.jsonl"),
     ("Round 4 (13 more reports)", "annotations/agreement/round4_first_pass.jsonl",
      "annotations/agreement/round4_second_pass.jsonl"),
+    ("Round 5 (10 more reports)", "annotations/agreement/round5_first_pass.jsonl",
+     "annotations/agreement/round5_second_pass.jsonl"),
 ]
 
 

@@ -30,10 +30,11 @@ from pipeline.benchmark.workers import (
 # --------------------------------------------------------------------------- preparation
 
 
-def prepare_model(args, files: list[Path], tmp: Path) -> tuple[Path, Path, dict]:
-    """The pipeline folder to benchmark and a plain HF folder (float32 model +
-    tokenizer) with the same weights for the naive baseline; plus facts about
-    the model and the FLOPs of the windows it runs on the reports."""
+def prepare_model(args, model: str | None, files: list[Path], tmp: Path) -> tuple[Path, Path, dict]:
+    """The pipeline folder to benchmark (the trained pipeline ``model``, or an
+    untrained one from ``args.base_model``) and a plain HF folder (float32 model +
+    tokenizer) with the same weights for the naive baseline, both under ``tmp``;
+    plus facts about the model and the FLOPs of the windows it runs on the reports."""
     _quiet()
     import torch
 
@@ -43,8 +44,9 @@ def prepare_model(args, files: list[Path], tmp: Path) -> tuple[Path, Path, dict]
     from pipeline.text.docs import paragraphs
 
     info: dict[str, Any] = {}
-    if args.model:
-        model_dir = Path(args.model)
+    tmp.mkdir(parents=True, exist_ok=True)
+    if model:
+        model_dir = Path(model)
         nlp, ner = load_nlp(model_dir, "float32")
         info["model"] = f"trained pipeline `{model_dir}`"
         info["trained"] = True
@@ -108,6 +110,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                                      description=pipeline.benchmark.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="trained pipeline folder (default: untrained, from --base-model)")
+    parser.add_argument("--teacher", help="also measure this trained pipeline (the teacher of a distilled "
+                        "--model) at the same precisions, and run the naive baseline with ITS weights")
     parser.add_argument("--base-model", default="models/base/e5-small")
     parser.add_argument("--prune", action="store_true", help="prune the base vocabulary to the seeds")
     parser.add_argument("--seeds", default="seeds", help="folder of reports (default: %(default)s)")
@@ -160,8 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"configs": {}, "ratios": [], "notes": [], "n_files": len(files)}
     with tempfile.TemporaryDirectory(prefix="govreport-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        model_dir, hf_dir, info = prepare_model(args, files, tmp)
+        model_dir, hf_dir, info = prepare_model(args, args.model, files, tmp / "model")
         print(f"model ready: {info['model']}", file=sys.stderr)
+        if args.teacher:
+            teacher_dir, hf_dir, info["teacher"] = prepare_model(args, args.teacher, files, tmp / "teacher")
+            print(f"teacher ready: {info['teacher']['model']}", file=sys.stderr)
 
         def measure(key: str, job: dict) -> None:
             job = {"files": fnames, "model_dir": str(model_dir), "doc_batch": args.doc_batch,
@@ -193,11 +200,19 @@ def main(argv: list[str] | None = None) -> int:
                 measure(f"{dtype}-{bs}", {"kind": "pipeline", "ner": True, "dtype": dtype,
                                           "batch_size": bs,
                                           "repeats": args.repeats if headline else args.other_repeats})
+        if args.teacher:
+            for dtype, sizes in precisions:
+                for bs in [int(x) for x in sizes.split(",") if x.strip()]:
+                    measure(f"teacher {dtype}-{bs}", {"kind": "pipeline", "ner": True, "dtype": dtype,
+                                                      "batch_size": bs, "model_dir": str(teacher_dir),
+                                                      "repeats": args.other_repeats})
         if not args.no_naive:
-            measure("naive", {"kind": "naive", "hf_dir": str(hf_dir), "stride": info["stride"],
+            stride = info["teacher"]["stride"] if args.teacher else info["stride"]
+            measure("naive", {"kind": "naive", "hf_dir": str(hf_dir), "stride": stride,
                               "repeats": args.other_repeats})
 
-        ours = {k: r for k, r in results["configs"].items() if k not in ("naive", "prep")}
+        ours = {k: r for k, r in results["configs"].items()
+                if k not in ("naive", "prep") and not k.startswith("teacher ")}
         best_key = max(ours, key=lambda k: ours[k]["rate"])
         best = ours[best_key]
         ratios = results["ratios"]
@@ -207,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
                           f"batch {info['default_batch_size']}) / naive baseline: "
                           f"{ours[auto_key]['rate'] / results['configs']['naive']['rate']:.2f}×** "
                           f"({ours[auto_key]['rate']:,.0f} chars/s)")
+        teacher_auto = results["configs"].get(f"teacher {auto_key}")
+        if teacher_auto and auto_key in ours:
+            ratios.append(f"the default path of `--model` / the same path of the teacher: "
+                          f"**{ours[auto_key]['rate'] / teacher_auto['rate']:.2f}×**")
         ratios.append(f"best configuration: {best_key} at {best['rate']:,.0f} chars/s = "
                       f"{best['rate'] / TARGET_CHARS_PER_S:.2f}× the {TARGET_CHARS_PER_S:,} chars/s "
                       "target")

@@ -159,12 +159,13 @@ national reports 9–70 times, provincial and local ones at most 2)."""
 _NOT_PLACE_END = ("示范区", "开发区", "小区", "分区", "厂区", "郊区", "市区", "灾区", "农区", "营区", "社区", "街区", "城区", "地区", "园区", "景区", "新区", "库区",
                   "片区", "山区", "辖区", "矿区", "功能区", "集聚区", "先行区", "试验区", "保护区",
                   "核心区", "商务区", "服务区", "校区", "院区", "湾区", "林区", "大县", "强县", "培育县",
-                  "示范县", "贫困县", "园林县", "卫生县", "城市", "超市", "上市", "门市", "都市", "集市", "大市")
-_AFTER_NOT_PLACE = "委政人长级属域直辖内外"
+                  "示范县", "贫困县", "园林县", "卫生县", "重点县", "立县", "城市", "超市", "上市", "门市", "都市", "集市", "大市")
+_AFTER_NOT_PLACE = "委政人长级属域直辖内外城乡、"  # 县城, 县乡, 县、乡: the level, not a name
 
 
 def _body_place(text: str) -> str | None:
-    """A full name of the report's own level, named at least twice in the text."""
+    """A full name of the report's own level, named at least twice in the text and more
+    often than any other name of that level; else ``None``."""
     m = re.search(r"我代表(?:本届)?([县区市省])(?:人民)?政府", text)
     if m:
         level = m.group(1)
@@ -182,8 +183,8 @@ def _body_place(text: str) -> str | None:
             continue
         for k in range(1, 5):
             prefix = text[max(0, i - k):i]
-            if len(prefix) < k or not re.fullmatch(rf"[{_CJK}]+", prefix):
-                break
+            if len(prefix) < k or not re.fullmatch(rf"[{_CJK}]+", prefix) or "的" in prefix:
+                break  # a name holds no 的 (超5000万元的县)
             name = prefix + level
             if prefix.startswith(_GENERIC):
                 continue
@@ -191,9 +192,13 @@ def _body_place(text: str) -> str | None:
     best = [(c, len(name), name) for name, c in counts.items() if c >= 2]
     if not best:
         return None
-    # Longest name among the most frequent ones (门头沟区 over 头沟区 and 沟区).
+    # Longest name among the most frequent ones (门头沟区 over 头沟区 and 沟区); when other,
+    # unrelated names are as frequent (提升县 / 抓好县 / 完善县, each twice), none is taken.
     top = max(c for c, _, _ in best)
-    return max((length, name) for c, length, name in best if c == top)[1]
+    name = max((length, name) for c, length, name in best if c == top)[1]
+    if any(c == top and not name.endswith(other) for c, _, other in best):
+        return None
+    return name
 
 
 def _year(lines: list[str], text: str) -> tuple[int | None, str | None]:

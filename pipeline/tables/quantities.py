@@ -158,7 +158,9 @@ UNITS: dict[str, str] = {
     "度": "千瓦时", "马力": "马力", "吨煤": "吨标准煤", "吨标准煤": "吨标准煤", "克": "克",
     "方": "立方米", "门": "门", "期": "期", "轮": "轮", "列": "列", "棵": "棵", "盏": "盏",
     "对": "对", "架": "架", "处次": "处次", "个批次": "批次", "大项": "项", "小项": "项",
-    "件（条）": "件",
+    "件（条）": "件", "枚": "枚", "棒": "棒", "单": "单", "工作小时": "工作小时",
+    "个工作小时": "工作小时", "箱": "箱", "册": "册", "款": "款", "路": "路",
+    "吨/月·平方公里": "吨/月·平方公里",
 }
 _UNIT_RE = "|".join(sorted(map(re.escape, UNITS), key=len, reverse=True))
 
@@ -173,14 +175,14 @@ for _w in ("增长到", "增长至", "提高到", "提高至", "提升到", "提
            "下降到", "下降至", "降低到", "降低至", "降到", "降至", "减少到", "减少至",
            "达到", "达", "保持在", "稳定在", "保持", "稳定在"):
     _VERBS[_w] = ("level", None)
-for _w in ("突破", "超过", "超"):
+for _w in ("突破", "超过", "超", "过"):
     _VERBS[_w] = ("level", "over")
 _VERBS.update({
     "控制在": ("limit", "at most"), "不少于": ("limit", "at least"), "不低于": ("limit", "at least"),
     "不超过": ("limit", "at most"), "不高于": ("limit", "at most"), "低于": ("limit", "under"),
     "高于": ("limit", "over"), "不到": ("level", "under"), "约": ("level", "approximately"),
     "近": ("level", "nearly"), "上": ("level", "over"), "接近": ("level", "nearly"),
-    "为": ("level", None),
+    "为": ("level", None), "达到或略高于": ("level", "at least"),
 })
 _VERB_RE = "|".join(sorted(map(re.escape, _VERBS), key=len, reverse=True))
 # A second qualifier word after a verb (增加到超过100万亿元, 达到约…).
@@ -208,17 +210,21 @@ _CN_QUANTITY = re.compile(
 )
 
 # Named comparisons (spec rule 2, D19, D15).
-_PARITY = re.compile(r"^(?:与|和|同)(?P<base>.+?)(?P<approx>基本)?(?:保持)?(?:持平|同步|匹配|相当|一致)$")
+_PARITY = re.compile(r"^(?:与|和|同)(?P<base>.+?)(?P<approx>基本)?(?:保持)?(?:持平|同步|匹配|相当|一致|同价)$")
 _REQUIREMENT = re.compile(r"^(?:达到或超过|完成或超额完成|超额完成|达到|完成|符合)"
-                          r"(?P<base>.*?(?:要求|标准|标|任务|计划|水平|目标值|目标))$")
-_ABOVE = re.compile(r"^(?:高于|超过)(?P<base>\D.*)$")
+                          r"(?P<base>.*?(?:要求|标准|标|任务|计划|水平|目标值|目标|进度))$")
+_ABOVE = re.compile(r"^(?:高于|超过)(?P<base>(?:\d{4}年|\D).*)$")  # 超过1953年到1978年的总和
 _BELOW = re.compile(r"^(?:低于)(?P<base>\D.*)$")
 _NEAR = re.compile(r"^接近(?P<base>\D.*)$")
-_KEEP_LEVEL = re.compile(r"^(?:相当于|保持)(?P<base>\D.*?(?:水平|总和))$")  # 保持近两年的水平
+# 保持近两年的水平, 维持在一九八五年的水平, 相当于1978年到1990年…的总和 (a baseline may open with a year)
+_KEEP_LEVEL = re.compile(r"^(?:相当于|保持在?|维持在?)(?P<base>(?:\d{4}年|\D).*?(?:水平|总和))$")
 _WITHIN = re.compile(r"^控制在(?P<base>\D.+?)以内$")  # 控制在调控目标以内
+_NOT_ABOVE = re.compile(r"^(?:不突破|不超过|不高于)(?P<base>\D.*)$")  # 不突破国家预算
+_NOT_BELOW = re.compile(r"^(?:不低于|不少于)(?P<base>\D.*)$")  # 不低于上年
 # Comparisons with a named baseline, tried in this order: (pattern, direction, qualifier).
 _COMPARISONS = ((_REQUIREMENT, "level", None), (_ABOVE, "limit", "over"), (_BELOW, "limit", "under"),
-                (_NEAR, "level", "nearly"), (_WITHIN, "limit", "at most"), (_KEEP_LEVEL, "parity", None))
+                (_NEAR, "level", "nearly"), (_WITHIN, "limit", "at most"), (_NOT_ABOVE, "limit", "at most"),
+                (_NOT_BELOW, "limit", "at least"), (_KEEP_LEVEL, "parity", None))
 
 # Levels without a numeral (spec "Decisions", D17): text -> (direction, values, level, qualifier).
 _FIXED: dict[str, tuple[str, tuple[float, ...], str | None, str | None]] = {
@@ -243,20 +249,33 @@ _FIXED: dict[str, tuple[str, tuple[float, ...], str | None, str | None]] = {
     "占补平衡": ("level", (), "占补平衡", None),
     "免除": ("level", (0.0,), None, None),
     "达到峰值": ("level", (), "峰值", None),
+    "零突破": ("level", (), "零的突破", None),
+    "清仓归零": ("level", (0.0,), None, None),
+    "两清零": ("level", (0.0,), None, None),  # 欠薪案件“两清零”: both counts cleared
+    "“零”的突破": ("level", (), "零的突破", None),
+    "出清": ("level", (0.0,), None, None),  # “僵尸企业”全部出清
+    "归零": ("level", (0.0,), None, None),
+    "过半": ("level", (50.0,), None, "over"),
+    "零差率": ("level", (0.0,), None, None),
 }
-_FIXED_UNIT = {"零增长": "%", "翻一番": "倍", "翻两番": "倍", "一番": "倍"}
+_FIXED_UNIT = {"零增长": "%", "翻一番": "倍", "翻两番": "倍", "一番": "倍", "过半": "%", "零差率": "%"}
 
 _ROMAN = {"Ⅰ": "I", "Ⅱ": "II", "Ⅲ": "III", "Ⅳ": "IV", "Ⅴ": "V", "ⅰ": "I", "ⅱ": "II",
           "ⅲ": "III", "ⅳ": "IV", "ⅴ": "V", "一": "I", "二": "II", "三": "III", "四": "IV",
           "五": "V", "I": "I", "II": "II", "III": "III", "IV": "IV", "V": "V"}
 _WATER_CLASS = re.compile(
-    r"^(?:达到|稳定在|保持在)?(?P<cls>III|II|IV|I|V|[ⅠⅡⅢⅣⅤⅰⅱⅲⅳⅴ一二三四五])类(?:水质)?(?P<suffix>及以上|以上)?(?:水质)?(?:标准)?$",
+    r"^(?:达到|稳定在|保持在)?(?:地表)?(?P<cls>III|II|IV|I|V|[ⅠⅡⅢⅣⅤⅰⅱⅲⅳⅴ一二三四五])类(?:水质?)?"
+    r"(?P<suffix>及以上|以上)?(?:水质)?(?:标准|水平)?$",
     re.IGNORECASE)
 _GRADE = re.compile(r"^脱[A-Z]进[A-Z]$")
 # Grades and classes (N7): A类, B类, A级, 达AA级, B以上等次.
 _CLASS = re.compile(r"^(?:达到|达)?(?P<g>[A-E]{1,3})(?P<suffix>以上)?(?:类|级|等次)$")
 
-_NO_NUMBER = {"两位数": "'两位数' (double digits) is a magnitude, not a number"}
+# Surfaces with no number to give (reported, not guessed): pattern -> problem.
+_NO_NUMBER = {
+    r"[两三四五六七八九]位数": "a count of digits (两位数, 三位数) is a magnitude, not a number",
+    r"^(?:达到)?[几数][十百千万亿]": "a vague count (几万项, 数千项, 几十种): no number to give",
+}
 
 
 def _num(text: str) -> float:
@@ -286,6 +305,8 @@ def _spelled_out(s: str) -> str:
         digits = "".join(str(_CN_DIGITS[c]) for c in frac)
         return value + ("." + digits if digits else "") + ("‰" if m.group(0).startswith("千") else "%")
 
+    # 百分之四到五: the range's upper end borrows 百分之
+    s = re.sub(rf"([百千]分之)([{CN_NUMERAL_CHARS}]+)(到|至)(?=[{CN_NUMERAL_CHARS}]+$)", r"\1\2\3\1", s)
     try:
         s = re.sub(rf"[百千]分之([{CN_NUMERAL_CHARS}]+(?:点[{''.join(_CN_DIGITS)}]+)?)", percent, s)
     except (ValueError, KeyError):
@@ -299,6 +320,14 @@ def _spelled_out(s: str) -> str:
     except (ValueError, ZeroDivisionError):
         return s
     s = re.sub(r"^(减少|降低|下降|压减)?一半", lambda m: (m.group(1) or "") + "50%", s)
+
+    def decimal(m: re.Match[str]) -> str:  # 一点三倍 -> 1.3倍
+        return f"{chinese_number(m.group(1))}." + "".join(str(_CN_DIGITS[c]) for c in m.group(2))
+
+    try:
+        s = re.sub(rf"([{CN_NUMERAL_CHARS}]+)点([{''.join(_CN_DIGITS)}]+)", decimal, s)
+    except ValueError:
+        return s
     s = s.replace("个多百分点", "多个百分点").replace("万多亿", "多万亿")
     s = re.sub(r"倍多$", "多倍", s)
     s = re.sub(rf"([十百千])[多余]([万亿])", r"\1\2", s)  # 四十多亿 -> 四十亿 (qualifier below)
@@ -319,13 +348,16 @@ def parse_quantity(text: str) -> Quantity:
 
 
 def _parse(text: str, s: str) -> Quantity:
-    for word, problem in _NO_NUMBER.items():
-        if word in s:
+    for pattern, problem in _NO_NUMBER.items():
+        if re.search(pattern, s):
             return _unparsed(text, problem)
 
-    if s in _FIXED:
-        direction, values, level, qualifier = _FIXED[s]
-        return Quantity(text, direction, values, 1.0, _FIXED_UNIT.get(s), values, qualifier,
+    fixed = re.sub(rf"(?:{_SUFFIX_RE})$", "", s)  # 翻一番以上: the fixed form + a qualifier
+    if s in _FIXED or (fixed in _FIXED and _FIXED[fixed][1]):
+        direction, values, level, qualifier = _FIXED[s if s in _FIXED else fixed]
+        if s not in _FIXED:
+            qualifier = _SUFFIX_QUAL[s[len(fixed):]]
+        return Quantity(text, direction, values, 1.0, _FIXED_UNIT.get(fixed), values, qualifier,
                         None, level)
     m = _WATER_CLASS.match(s)
     if m:

@@ -1,13 +1,13 @@
-"""Round 4 (gold ×1.3): the helpers' corrected reports -> gold files, seeds and the split.
+"""A gold round's corrected reports (rounds 4 and 5) -> gold files, seeds and the train split.
 
 For each ``annotations/work/done/<doc>.txt`` named on the command line (inline markup, checked
-against its pre-annotation by ``annotations/work/check.py``): the records are validated, their
+against its pre-annotation by ``annotations/agreement/check.py``): the records are validated, their
 ``meta.source`` points at ``seeds/<doc>.txt`` and the draft's links are dropped; the records go
 to ``annotations/gold/<doc>.jsonl`` (an existing gold file is never overwritten), the raw report
 is copied from ``../shared/corpus`` to ``seeds/`` with its ``SOURCES.tsv`` row, and the document
 joins the ``train`` split. Run from the repository root:
 
-    .venv/bin/python annotations/agreement/round4/import_done.py annotations/work/done/*.txt
+    .venv/bin/python annotations/agreement/import_done.py annotations/work/done/*.txt
 """
 
 import json
@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from pipeline.annotation.convert import inline_to_records  # noqa: E402
