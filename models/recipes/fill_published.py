@@ -1,7 +1,9 @@
 """Put the outputs of models/recipes/published-scores.sh into the tables that quote them.
 
-README.md: the test table (Results), the four precision tables (Precision), the plain transformers
-export table; models/govreport-ner/README.md: the dev/test table, from eval/*.json. Each README block is
+README.md: the test table (Results), the four precision tables (Precision: test and dev with this
+CPU's kernels, then with its kernels limited to AVX2), the plain transformers export table;
+models/govreport-ner/README.md: the dev/test table, from eval/*.json. (The learning curve's table
+in models/README.md is v0.2's and its runs', written once in session 5: not refreshed here.) Each README block is
 found by its first line, so the text around it stays as written.
 """
 import json
@@ -56,26 +58,3 @@ c, n = re.subn(r"(\| split \| micro P .*?\n\|---.*?\n)\| dev \|.*?\n\| test \|.*
 assert n == 1
 card.write_text(c, encoding="utf-8")
 print("README.md and the model card updated:\n" + "\n".join(rows))
-
-# the learning curve (models/README.md): the v0.2 recipe on 25 / 50 / 100% of the training reports
-log = ROOT / "models" / "README.md"
-text = log.read_text(encoding="utf-8")
-lines = ["| training reports | steps | dev micro F1 | test micro F1 | test PROJECT | test METRIC | test TARGET | test VALUE |",
-         "|---|---|---|---|---|---|---|---|"]
-for name, folder, evals in (("25%", "runs/lc-0.25", "runs/lc-0.25/eval/{}.viterbi.json"),
-                            ("50%", "runs/lc-0.5", "runs/lc-0.5/eval/{}.viterbi.json"),
-                            ("100% (v0.2)", "models/govreport-ner", "models/govreport-ner/eval/{}.json")):
-    paths = [ROOT / evals.format(s) for s in ("dev", "test")]
-    if not all(p.exists() for p in paths):
-        continue
-    dev, test = (json.loads(p.read_text(encoding="utf-8")) for p in paths)
-    summary = json.loads((ROOT / folder / "train_summary.json").read_text(encoding="utf-8"))
-    n = len(summary.get("train_documents", [])) or "31"
-    per = test["per_label"]
-    lines.append(f"| {name}: {n} | {summary.get('steps', '')} | {dev['micro']['f1']:.3f} | {test['micro']['f1']:.3f} | "
-                 + " | ".join(f"{per[k]['f1']:.3f}" for k in ("PROJECT", "METRIC", "TARGET", "VALUE")) + " |")
-begin, end = "<!-- LEARNING-CURVE:BEGIN (models/recipes/fill_published.py) -->", "<!-- LEARNING-CURVE:END -->"
-assert begin in text and end in text
-text = text[:text.index(begin) + len(begin)] + "\n" + "\n".join(lines) + "\n" + text[text.index(end):]
-log.write_text(text, encoding="utf-8")
-print("\n".join(lines))

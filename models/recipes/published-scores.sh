@@ -1,9 +1,8 @@
 #!/bin/bash
 # Every published score of the shipped model, on the current gold, then the tables that quote them
 # (models/recipes/fill_published.py): the README's test table and precision tables, the plain
-# transformers export, the model card's table. Also the learning-curve models (runs/lc-*) on dev and
-# test. Float32 is the canonical precision; the AVX2 rows restrict the kernels to AVX2 on this CPU.
-# Writes runs/published/*.txt; about 25 minutes on 2 cores.
+# transformers export, the model card's table. Float32 is the canonical precision; the AVX2 rows restrict the kernels to AVX2 on this CPU.
+# Writes runs/published/*.txt; about 25 minutes on 2 cores (Zen 3), 5 on the AMX Xeon.
 set -e
 cd "$(dirname "$0")/../.."
 OUT=runs/published; M=models/govreport-ner
@@ -24,12 +23,4 @@ $EV --model $M --split dev --decoding argmax --json $M/eval/dev.argmax.json \
 rm -rf runs/hf-export
 .venv/bin/python -m pipeline export-hf runs/hf-export > $OUT/export.log 2>&1
 $EV --model runs/hf-export --split test --errors $OUT/e.jsonl > $OUT/test-plain.txt 2>&1
-for f in 0.25 0.5; do
-  [ -f runs/lc-$f/train_summary.json ] || continue
-  mkdir -p runs/lc-$f/eval
-  for s in dev test; do
-    $EV --model runs/lc-$f --split $s --decoding viterbi --json runs/lc-$f/eval/$s.viterbi.json \
-        --errors runs/lc-$f/eval/$s.errors.jsonl > runs/lc-$f/eval/$s.viterbi.txt 2>&1
-  done
-done
 .venv/bin/python models/recipes/fill_published.py

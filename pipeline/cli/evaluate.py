@@ -71,7 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare-dtypes", metavar="LIST",
                         help="also score the model in these precisions (comma-separated, e.g. "
                              "bfloat16,int8) and print their F1 beside --dtype's")
+    parser.add_argument("--tune-min-score", action="store_true",
+                        help="choose per-label minimum span scores on this split (dev; never test) "
+                             "from the model's predictions without thresholds, and print them")
+    parser.add_argument("--write-min-score", action="store_true",
+                        help="with --tune-min-score: store the chosen thresholds in the model's "
+                             "config.cfg (min_score)")
     args = parser.parse_args(argv)
+    if args.write_min_score and not args.tune_min_score:
+        parser.error("--write-min-score needs --tune-min-score")
+    if args.tune_min_score and (args.split in (None, "test") or args.model == "none"):
+        parser.error("--tune-min-score needs a model and a --split other than test "
+                     "(thresholds are chosen on dev, never on test)")
     compare = [d.strip() for d in (args.compare_dtypes or "").split(",") if d.strip()]
     if any(d not in PRECISIONS for d in compare):
         parser.error(f"--compare-dtypes: each must be one of {', '.join(PRECISIONS)}")
@@ -107,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {folder}: is a folder, not a file", file=sys.stderr)
         return 2
 
+    if args.tune_min_score:
+        return _tune(args, records)
     try:
         result = evaluate(args.model, records, batch_size=args.batch_size,
                           errors_path=errors_path, dtype=args.dtype, decoding=args.decoding)
@@ -129,3 +142,40 @@ def main(argv: list[str] | None = None) -> int:
         write_json(args.json, result)
         print(f"scores: {args.json}")
     return 0
+
+
+def _tune(args: argparse.Namespace, records) -> int:
+    """``--tune-min-score``: the model's predictions without thresholds, the best
+    threshold per label, written into the model with ``--write-min-score``."""
+    from pipeline.evaluation.systems import load_model, predict_model, with_sections
+    from pipeline.evaluation.thresholds import format_tuning, tune_min_score
+    from pipeline.model.build import save_ner_setting
+
+    try:
+        nlp = load_model(args.model, args.dtype, args.decoding)
+    except ModelLoadError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if "govreport_ner" not in getattr(nlp, "pipe_names", ()):
+        print(f"error: {args.model}: not a pipeline with a govreport_ner component", file=sys.stderr)
+        return 2
+    ner = nlp.get_pipe("govreport_ner")
+    saved, ner.min_score = ner.min_score, {}
+    gold = with_sections(records)
+    predicted = predict_model(nlp, gold, args.batch_size)
+    result = tune_min_score(gold, predicted, ner.labels)
+    print(f"min_score on {args.split} ({len(gold)} records; {args.model}, {ner.precision}; "
+          f"saved thresholds: {saved or 'none'})")
+    print(format_tuning(result))
+    print(f"min_score = {result['min_score']}")
+    if len({r.doc_id for r in gold}) > 1:  # the honest estimate: thresholds chosen without the document
+        from pipeline.evaluation.thresholds import leave_one_document_out
+        held = leave_one_document_out(gold, predicted, ner.labels)["scores"]
+        print(f"leave-one-document-out: micro F1 {result['before']['micro']['f1']:.3f} -> "
+              f"{held['micro']['f1']:.3f} (" + ", ".join(
+                  f"{k} {v['f1']:.3f}" for k, v in held["per_label"].items()) + ")")
+    if args.write_min_score:
+        save_ner_setting(args.model, "min_score", result["min_score"])
+        print(f"written to {args.model}/config.cfg")
+    return 0
+

@@ -80,6 +80,29 @@ def load_pipeline(model_dir: str | Path | None = None, *, dtype: str | None = No
                              f"({type(err).__name__}: {err})") from err
 
 
+def save_ner_setting(model_dir: str | os.PathLike[str], name: str, value) -> None:
+    """Set one setting of a saved pipeline's NER component in its ``config.cfg``
+    (atomically; the weights are untouched), e.g. ``min_score`` after
+    ``evaluate --tune-min-score``. The folder must load afterwards: it is checked."""
+    from pipeline.files import write_atomic
+    from pipeline.model.settings import NERSettings
+
+    if name not in NERSettings.names():
+        raise ValueError(f"{name!r} is not a setting of the NER component")
+    path = Path(model_dir) / "config.cfg"
+    if not path.is_file():
+        raise ModelLoadError(f"{model_dir}: not a pipeline directory (no config.cfg)")
+    config = spacy.util.load_config(path)
+    config["components"]["govreport_ner"][name] = value
+    old = path.read_text(encoding="utf-8")
+    write_atomic(path, config.to_str())
+    try:
+        load_pipeline(model_dir)
+    except Exception:
+        write_atomic(path, old)
+        raise
+
+
 def model_path(model: str | os.PathLike[str] | None) -> Path | None:
     """A model argument as a folder: ``None`` or ``"none"`` (any case,
     :data:`NO_MODEL`) -> ``None``, the rule baseline; anything else -> its path."""

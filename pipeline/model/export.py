@@ -8,7 +8,7 @@ folder's ``README.md``): the normalization in front of the model (traditional
 characters, scraped-text damage, boilerplate), the paragraph windows, the
 section marker after ``[CLS]`` (``[REVIEW]``/``[PLAN]``/``[OTHER]``: without it
 the model must guess TARGET vs VALUE from the sentence alone), the decoding
-(Viterbi, whole words) and the span-edge rules.
+(Viterbi, whole words), the span-edge rules and the per-label minimum span scores.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ offsets back into the raw file); splitting into paragraphs and windows of at mos
 {max_length} positions (longer inputs are truncated here); the section marker token after
 `[CLS]` ({markers}), which is how the model tells a plan TARGET from a review VALUE;
 IOB2-constrained Viterbi decoding and whole-word span edges; the annotation rules on
-span edges (punctuation, leading adverbs).
+span edges (punctuation, leading adverbs); the per-label minimum span scores (`min_score`,
+chosen on dev), below which the pipeline drops a predicted span.
 """
 
 

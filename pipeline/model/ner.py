@@ -40,7 +40,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence
 
 import torch
 from spacy.language import Language
@@ -172,6 +172,7 @@ class TransformerNER:
         if settings.decoding not in DECODERS:
             raise ValueError(f"unknown decoding {settings.decoding!r} (expected one of {', '.join(DECODERS)})")
         self.decoding = settings.decoding
+        self.min_score = check_min_score(settings.min_score, self.labels)
         precision.resolve_precision(self.dtype)  # fail early on an unknown value
         self.model = None  # the weights (what to_disk saves)
         self.runner = None  # the module inference calls: the model, or its int8 copy
@@ -307,6 +308,8 @@ class TransformerNER:
         rules = self.style_rules  # the project's span-edge rules (not a benchmark's)
         spans = []
         for s, e, label, score in tags_to_spans(enc.offsets, tags, scores, text if rules else None):
+            if score < self.min_score.get(label, 0.0):
+                continue
             s, e = snap_to_words(text, s, e)
             if rules and label in QUANTITY_LABELS:
                 s = _skip_adverb(text, s, e)
@@ -417,6 +420,7 @@ def make_ner(
     style_rules: bool,
     decoding: str = DEFAULTS.decoding,
     sentence_windows: bool = DEFAULTS.sentence_windows,
+    min_score: Dict[str, float] = {},  # noqa: B006 (spaCy passes the config's value)
 ) -> TransformerNER:
     """Factory of ``govreport_ner`` (settings and defaults: :class:`NERSettings`).
     The model is loaded by ``initialize()`` (from ``base_model``) or by
@@ -425,7 +429,20 @@ def make_ner(
         base_model=base_model, labels=list(labels), scheme=scheme,
         section_context=section_context, max_length=max_length, stride=stride,
         batch_size=batch_size, dtype=dtype, style_rules=style_rules, decoding=decoding,
-        sentence_windows=sentence_windows))
+        sentence_windows=sentence_windows, min_score=dict(min_score)))
+
+
+def check_min_score(min_score: dict, labels: Sequence[str]) -> dict[str, float]:
+    """``min_score`` as ``{label: float}``; a label the component does not have or a
+    score outside [0, 1] raises ``ValueError`` naming it."""
+    out = {}
+    for label, value in dict(min_score).items():
+        if label not in labels:
+            raise ValueError(f"min_score: unknown label {label!r} (labels: {', '.join(labels)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"min_score[{label!r}] = {value!r}: expected a number from 0 to 1")
+        out[label] = float(value)
+    return out
 
 
 def _owned_rows(window_probs: Sequence[torch.Tensor], wins: Sequence[Window], n: int) -> torch.Tensor:

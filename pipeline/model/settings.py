@@ -34,6 +34,8 @@ class NERSettings:
     dtype: str = "auto"  # inference precision (pipeline.model.precision)
     style_rules: bool = True  # trim predicted span edges to the project's rules
     decoding: str = "viterbi"  # piece tags: "viterbi" (well-formed IOB2) or "argmax" (pipeline.model.decoding)
+    min_score: dict[str, float] = field(default_factory=dict)  # per label: spans scoring below are dropped
+    # (chosen on dev by ``evaluate --tune-min-score``; {}: keep every span)
 
     def config(self) -> dict[str, Any]:
         """The settings as a spaCy component config (plain JSON values)."""
