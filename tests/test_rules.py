@@ -287,7 +287,10 @@ def test_boundary_properties_on_seeds(rb, path):
             spans = rb.predict(para, section)
             check_invariants(para, spans)
             n += len(spans)
-    assert n > 0, "the baseline finds nothing in a whole report"
+    if re.search(r"[0-9]", path.read_text(encoding="utf-8")):
+        assert n > 0, "the baseline finds nothing in a whole report"
+    # else: a report with no Arabic digit at all (全国_1978: every number in Chinese
+    # numerals), which the baseline, reading Arabic numbers only, cannot tag
 
 
 def test_seed_corpus_is_present():
