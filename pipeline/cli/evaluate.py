@@ -148,7 +148,7 @@ def _tune(args: argparse.Namespace, records) -> int:
     """``--tune-min-score``: the model's predictions without thresholds, the best
     threshold per label, written into the model with ``--write-min-score``."""
     from pipeline.evaluation.systems import load_model, predict_model, with_sections
-    from pipeline.evaluation.thresholds import format_tuning, tune_min_score
+    from pipeline.evaluation.thresholds import format_tuning, leave_one_document_out, tune_min_score
     from pipeline.model.build import save_ner_setting
 
     try:
@@ -169,7 +169,6 @@ def _tune(args: argparse.Namespace, records) -> int:
     print(format_tuning(result))
     print(f"min_score = {result['min_score']}")
     if len({r.doc_id for r in gold}) > 1:  # the honest estimate: thresholds chosen without the document
-        from pipeline.evaluation.thresholds import leave_one_document_out
         held = leave_one_document_out(gold, predicted, ner.labels)["scores"]
         print(f"leave-one-document-out: micro F1 {result['before']['micro']['f1']:.3f} -> "
               f"{held['micro']['f1']:.3f} (" + ", ".join(

@@ -304,12 +304,11 @@ class TransformerNER:
 
     def _spans(self, text: str, enc: Encoding, tags: list[str], scores: list[float]):
         """The paragraph's character spans from its piece tags: whole Latin words and
-        numbers, the project's edge rules when ``style_rules``, no overlaps."""
+        numbers, the project's edge rules when ``style_rules``, no overlaps, none below
+        its label's ``min_score``."""
         rules = self.style_rules  # the project's span-edge rules (not a benchmark's)
         spans = []
         for s, e, label, score in tags_to_spans(enc.offsets, tags, scores, text if rules else None):
-            if score < self.min_score.get(label, 0.0):
-                continue
             s, e = snap_to_words(text, s, e)
             if rules and label in QUANTITY_LABELS:
                 s = _skip_adverb(text, s, e)
@@ -318,7 +317,9 @@ class TransformerNER:
                     continue
                 spans.pop()
             spans.append((s, e, label, score))
-        return spans
+        # the final spans below their label's minimum score go (what evaluate --tune-min-score
+        # simulates on the same spans: pipeline.evaluation.thresholds.drop_below)
+        return [sp for sp in spans if sp[3] >= self.min_score.get(sp[2], 0.0)]
 
     def window_probs(self, wins: Sequence[Window]) -> list[torch.Tensor]:
         """Label probabilities (float32, one row per position) for each window,
