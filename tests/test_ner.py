@@ -518,3 +518,42 @@ def test_component_sentence_windows_need_the_text_and_predict_alike(tmp_path):
         ner.windows(enc, "plan")
     doc = nlp(text)  # the whole pipeline runs with the packed windows
     assert all(e._.score is not None for e in doc.ents)
+
+
+def test_pad_batch_rounds_the_width_up_to_a_multiple_within_the_limit():
+    from pipeline.model.ner import pad_batch, padded_width
+
+    ids, mask = pad_batch([[5, 6, 7], [8]], 0, multiple=4)
+    assert ids.tolist() == [[5, 6, 7, 0], [8, 0, 0, 0]]
+    assert mask.tolist() == [[1, 1, 1, 0], [1, 0, 0, 0]]
+    assert padded_width(33, multiple=32, limit=40) == 40  # never past the limit
+    assert padded_width(50, multiple=32, limit=40) == 50  # nor below the longest row
+    assert padded_width(7) == 7 and padded_width(64, multiple=32) == 64
+
+
+def test_padded_batches_give_the_same_probabilities_and_few_shapes(base_dir, monkeypatch):
+    """Padding every forward pass to a multiple of PAD_MULTIPLE changes no probability
+    (the attention mask hides the padding) and leaves few distinct batch widths."""
+    import pipeline.model.ner as ner_module
+
+    nlp = _tiny_nlp(base_dir, max_length=64, stride=16, batch_size=3)
+    ner = nlp.get_pipe("govreport_ner")
+    texts = [SAMPLE[:n] for n in range(3, len(SAMPLE), 5)] + [SAMPLE * 3]
+    wins = [w for t in texts for w in ner.windows(ner.encode(t), "review")]
+    widths = []
+    real_forward = ner.runner.forward
+
+    def spy(*args, **kwargs):
+        widths.append(kwargs["input_ids"].shape[1])
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(ner.runner, "forward", spy)
+    padded = ner.window_probs(wins)
+    assert set(widths) <= {w for w in range(ner_module.PAD_MULTIPLE, 65, ner_module.PAD_MULTIPLE)} | {64}
+    assert sum(len(b) * w for b, w in zip(ner.window_batches(wins), widths)) == ner.padded_positions(wins)
+    monkeypatch.setattr(ner_module, "PAD_MULTIPLE", 1)
+    widths.clear()
+    exact = ner.window_probs(wins)
+    assert len(set(widths)) > 2  # without rounding, the widths follow the windows
+    assert all(p.shape == q.shape and torch.allclose(p, q, atol=1e-5) for p, q in zip(padded, exact))
+    assert ner.padded_positions(wins) < sum(len(b) * 64 for b in ner.window_batches(wins))

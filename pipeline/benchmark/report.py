@@ -120,7 +120,9 @@ def build_report(args, argv: list[str], mach: dict, info: dict, results: dict, s
     add(f"- Input: {results['n_files']} reports of `{args.seeds}`, {results['chars']:,} raw characters "
         f"({info['chars_normalized']:,} after normalization), {info['pieces']:,} model pieces "
         f"({info['chars_normalized'] / max(info['pieces'], 1):.2f} characters per piece), "
-        f"{info['windows']:,} windows, {info['positions']:,} model positions.")
+        f"{info['windows']:,} windows, {info['positions']:,} model positions "
+        f"({info['positions'] / results['chars']:.3f} per raw character; with the padding of batches "
+        f"of one report's windows: {info['padded_positions'] / results['chars']:.3f}).")
     add(f"- Throughput = raw characters / wall time of reading + encoding detection + normalization "
         f"+ structure + NER over all reports (`nlp.pipe`, {args.doc_batch} reports per batch), "
         f"median of the passes (column 'passes') after a warm-up on part of one report; "

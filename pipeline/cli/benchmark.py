@@ -83,20 +83,24 @@ def prepare_model(args, model: str | None, files: list[Path], tmp: Path) -> tupl
     )
     # FLOPs of the windows the component runs (multiply-add = 2 FLOPs), no padding.
     d, f, layers, labels = cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers, cfg.num_labels
-    flops, positions, pieces, n_windows, chars_norm = 0, 0, 0, 0, 0
+    flops, positions, padded, pieces, n_windows, chars_norm = 0, 0, 0, 0, 0, 0
     for doc in blank_pipeline().pipe(read_all(files)):
         chars_norm += len(doc.text)
+        doc_windows = []
         for para in paragraphs(doc):
             enc = ner.encode(para.text)
             if not any(s < e for s, e in enc.offsets):
                 continue
             pieces += len(enc)
-            for w in ner.windows(enc, para.label_, para.text):
-                n = len(w.input_ids)
-                positions += n
-                n_windows += 1
-                flops += layers * (2 * n * (4 * d * d + 2 * d * f) + 4 * n * n * d) + 2 * n * d * labels
-    info.update(flops=flops, positions=positions, pieces=pieces, windows=n_windows,
+            doc_windows += ner.windows(enc, para.label_, para.text)
+        # the forward passes of one report alone (the default of --doc-batch), padding included
+        padded += ner.padded_positions(doc_windows)
+        for w in doc_windows:
+            n = len(w.input_ids)
+            positions += n
+            n_windows += 1
+            flops += layers * (2 * n * (4 * d * d + 2 * d * f) + 4 * n * n * d) + 2 * n * d * labels
+    info.update(flops=flops, positions=positions, padded_positions=padded, pieces=pieces, windows=n_windows,
                 chars_normalized=chars_norm)
     return model_dir, hf_dir, info
 

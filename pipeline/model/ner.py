@@ -67,6 +67,10 @@ from pipeline.model.tokenization import (
 )
 
 FACTORY = "govreport_ner"
+# Inference batches are padded to a multiple of this many positions: a few batch shapes
+# instead of one per window length, so oneDNN's cache of compiled kernels (one entry per
+# shape met; bfloat16 ones are large) stays small over a long run; ~4% more positions.
+PAD_MULTIPLE = 32
 
 
 def _one_thread_after_fork() -> None:
@@ -321,19 +325,32 @@ class TransformerNER:
         # simulates on the same spans: pipeline.evaluation.thresholds.drop_below)
         return [sp for sp in spans if sp[3] >= self.min_score.get(sp[2], 0.0)]
 
+    def window_batches(self, wins: Sequence[Window]) -> list[list[int]]:
+        """The forward passes :meth:`window_probs` makes: indices into ``wins``,
+        shortest windows first, ``batch_size`` at a time."""
+        order = sorted(range(len(wins)), key=lambda i: len(wins[i].input_ids))
+        return [list(b) for b in minibatch(order, size=self.batch_size)]
+
+    def padded_positions(self, wins: Sequence[Window]) -> int:
+        """Model positions :meth:`window_probs` runs over ``wins``, padding included."""
+        return sum(len(b) * padded_width(max(len(wins[i].input_ids) for i in b),
+                                         multiple=PAD_MULTIPLE, limit=self.max_length)
+                   for b in self.window_batches(wins))
+
     def window_probs(self, wins: Sequence[Window]) -> list[torch.Tensor]:
         """Label probabilities (float32, one row per position) for each window,
-        run in batches of windows of similar length."""
+        run in batches of windows of similar length, padded to a multiple of
+        :data:`PAD_MULTIPLE` positions."""
         out: list[torch.Tensor | None] = [None] * len(wins)
-        order = sorted(range(len(wins)), key=lambda i: len(wins[i].input_ids))
         pad_id = self.tokenizer.pad_token_id or 0
         runner = self.runner
         was_training = runner.training
         runner.eval()
         done = 0
         with torch.inference_mode():
-            for batch in minibatch(order, size=self.batch_size):
-                ids, mask = pad_batch([wins[i].input_ids for i in batch], pad_id)
+            for batch in self.window_batches(wins):
+                ids, mask = pad_batch([wins[i].input_ids for i in batch], pad_id,
+                                      multiple=PAD_MULTIPLE, limit=self.max_length)
                 logits = runner(input_ids=ids, attention_mask=mask).logits
                 probs = logits.float().softmax(-1)
                 for row, i in enumerate(batch):
@@ -461,11 +478,19 @@ def _owned_rows(window_probs: Sequence[torch.Tensor], wins: Sequence[Window], n:
     return torch.cat(parts)
 
 
-def pad_batch(rows: Sequence[Sequence[int]], pad_value: int) -> tuple[torch.Tensor, torch.Tensor]:
+def padded_width(longest: int, *, multiple: int = 1, limit: int | None = None) -> int:
+    """``longest`` rounded up to a ``multiple``, never past ``limit`` nor below ``longest``."""
+    width = -(-longest // multiple) * multiple
+    return width if limit is None else max(longest, min(width, limit))
+
+
+def pad_batch(rows: Sequence[Sequence[int]], pad_value: int, *, multiple: int = 1,
+              limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Sequences of ids as one right-padded ``(ids, attention_mask)`` pair of long
     tensors (inference windows here, training windows and their labels in
-    :mod:`pipeline.model.training`)."""
-    width = max(len(r) for r in rows)
+    :mod:`pipeline.model.training`). The width is the longest row rounded up to a
+    ``multiple`` (never past ``limit``, nor below the longest row)."""
+    width = padded_width(max(len(r) for r in rows), multiple=multiple, limit=limit)
     ids = torch.full((len(rows), width), pad_value, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
