@@ -34,6 +34,7 @@ KNOWN_UNPARSED: dict[str, str] = {
     "保持在两位数左右": "两位数 (double digits) is a magnitude, not a number",
     "两位数以上": "两位数 (double digits) is a magnitude, not a number",
     "N：N：N": "a ratio of three shares (industrial structure), not one quantity",
+    "N：N": "a ratio of two shares (农业与林牧渔业的产值比例 50：50 → 45：55), not one quantity",
     "N:N:N": "a ratio of three shares (industrial structure), not one quantity",
     "N∶N∶N": "a ratio of three shares (industrial structure, written with ∶), not one quantity",
     "增加两、三倍": "a Chinese range written with 、 (两、三倍): not read, to not guess",

@@ -73,6 +73,15 @@ def test_bare_year_heading_depends_on_position():
     assert [p.section for p in split_paragraphs(plan_after_review)] == ["review", "review", "plan", "plan"]
 
 
+def test_five_year_plan_and_year_headings_open_the_plan():
+    # 河北省_2001 and 全国_2011: "二、关于“十五”计划", "三、2011年的工作"
+    text = "一、“九五”回顾\n完成了任务。\n二、关于“十五”计划\n加快推进。\n三、2001年的工作\n加快推进。"
+    assert [p.section for p in split_paragraphs(text)] == ["review", "review"] + ["plan"] * 4
+    # inside a review, a past plan named in a heading stays review
+    review = "一、2020年工作回顾\n“十三五”规划圆满收官\n完成了任务。"
+    assert [p.section for p in split_paragraphs(review)] == ["review"] * 3
+
+
 def test_infer_section_of_lone_paragraphs():
     assert infer_section("2021年主要预期目标是：地区生产总值增长6%左右。") == "plan"
     assert infer_section("一年来，地区生产总值同比增长2.8%，累计完成投资30亿元。") == "review"

@@ -164,6 +164,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/round4_second_pass.jsonl"),
     ("Round 5 (10 more reports)", "annotations/agreement/round5_first_pass.jsonl",
      "annotations/agreement/round5_second_pass.jsonl"),
+    ("Round 6 (6 more reports)", "annotations/agreement/round6_first_pass.jsonl",
+     "annotations/agreement/round6_second_pass.jsonl"),
 ]
 
 

@@ -139,6 +139,7 @@ _SCALE_RE = r"(?:万亿|千亿|百亿|十亿|千万|百万|十万|亿|万|千(?!
 # Units (as written -> normalized). A unit not listed here is reported.
 UNITS: dict[str, str] = {
     "%": "%", "％": "%", "‰": "‰", "个百分点": "百分点", "百分点": "百分点", "成": "%",
+    "个千分点": "千分点", "千分点": "千分点",
     "元": "元", "美元": "美元", "倍": "倍",
     "人": "人", "人次": "人次", "名": "名", "户": "户", "家": "家", "个": "个", "项": "项",
     "项次": "项次", "条": "条", "处": "处", "件": "件", "所": "所", "套": "套", "台套": "台套",
@@ -160,7 +161,7 @@ UNITS: dict[str, str] = {
     "对": "对", "架": "架", "处次": "处次", "个批次": "批次", "大项": "项", "小项": "项",
     "件（条）": "件", "枚": "枚", "棒": "棒", "单": "单", "工作小时": "工作小时",
     "个工作小时": "工作小时", "箱": "箱", "册": "册", "款": "款", "路": "路",
-    "吨/月·平方公里": "吨/月·平方公里",
+    "吨/月·平方公里": "吨/月·平方公里", "吨公里": "吨公里", "人公里": "人公里",
 }
 _UNIT_RE = "|".join(sorted(map(re.escape, UNITS), key=len, reverse=True))
 
@@ -215,15 +216,16 @@ _REQUIREMENT = re.compile(r"^(?:达到或超过|完成或超额完成|超额完�
                           r"(?P<base>.*?(?:要求|标准|标|任务|计划|水平|目标值|目标|进度))$")
 _ABOVE = re.compile(r"^(?:高于|超过)(?P<base>(?:\d{4}年|\D).*)$")  # 超过1953年到1978年的总和
 _BELOW = re.compile(r"^(?:低于)(?P<base>\D.*)$")
-_NEAR = re.compile(r"^接近(?P<base>\D.*)$")
+_NEAR = re.compile(r"^(?:相当或接近|接近或相当于?|接近)(?P<base>\D.*)$")  # 相当或接近世界平均水平
 # 保持近两年的水平, 维持在一九八五年的水平, 相当于1978年到1990年…的总和 (a baseline may open with a year)
 _KEEP_LEVEL = re.compile(r"^(?:相当于|保持在?|维持在?)(?P<base>(?:\d{4}年|\D).*?(?:水平|总和))$")
 _WITHIN = re.compile(r"^控制在(?P<base>\D.+?)以内$")  # 控制在调控目标以内
+_IN_RANGE = re.compile(r"^(?P<base>\D.+?范围)(?:以)?内$")  # (限制在)国家规定的范围内
 _NOT_ABOVE = re.compile(r"^(?:不突破|不超过|不高于)(?P<base>\D.*)$")  # 不突破国家预算
 _NOT_BELOW = re.compile(r"^(?:不低于|不少于)(?P<base>\D.*)$")  # 不低于上年
 # Comparisons with a named baseline, tried in this order: (pattern, direction, qualifier).
 _COMPARISONS = ((_REQUIREMENT, "level", None), (_ABOVE, "limit", "over"), (_BELOW, "limit", "under"),
-                (_NEAR, "level", "nearly"), (_WITHIN, "limit", "at most"), (_NOT_ABOVE, "limit", "at most"),
+                (_NEAR, "level", "nearly"), (_WITHIN, "limit", "at most"), (_IN_RANGE, "limit", "at most"), (_NOT_ABOVE, "limit", "at most"),
                 (_NOT_BELOW, "limit", "at least"), (_KEEP_LEVEL, "parity", None))
 
 # Levels without a numeral (spec "Decisions", D17): text -> (direction, values, level, qualifier).

@@ -56,12 +56,14 @@ _TOP_LEVEL = re.compile(r"^(?:第[一二三四五六七八九十]+部分|[一二
 _REVIEW_HEADING = re.compile(r"回顾|过去[一五]年|过去的一年|发展成就|工作总结")
 # "一、2021年工作", "一、关于2012年政府工作": the past year when it opens the report,
 # this year after a review.
-_BARE_YEAR_HEADING = re.compile(r"^[一二三四五六七八九十]+、(?:关于)?\d{4}年(?:度)?(?:政府)?工作$")
+_BARE_YEAR_HEADING = re.compile(r"^[一二三四五六七八九十]+、(?:关于)?\d{4}年(?:度)?(?:的)?(?:政府)?工作$")
 _PLAN_HEADING = re.compile(
     r"主要任务|重点工作|工作重点|发展思路|工作安排|目标任务|预期目标|总体要求|总体思路|工作建议|今后[一五]年|"
     r"指导原则和发展目标|发展目标和主要任务|奋斗目标|"
     r"\d{4}年(?:政府)?(?:的)?工作(?:的)?(?:总体要求|主要任务|安排|重点|部署|思路)|今年(?:的)?工作|"
-    r"\d{4}年国民经济(?:和社会发展)?计划|主要指标"
+    r"\d{4}年国民经济(?:和社会发展)?计划|主要指标|"
+    # a five-year plan as a top-level heading: "二、关于“十五”计划" (not "“十三五”规划圆满收官")
+    r"^[一二三四五六七八九十]+、(?:关于)?“[一二三四五六七八九十]+五”(?:计划|规划)(?:纲要)?$"
 )
 # Only as a top-level heading ("三、加强政府自身建设"): inside a review the
 # same words head a subsection about last year's work.
