@@ -12,6 +12,8 @@
 # Session 6's student4: the defaults (every other raw report, bf16 off: emulated on Zen 3), made
 # before the test-place filter (so its list of raw reports was shifted from today's by one).
 # Session 7's student6: TEACHER=runs/teacher44 LAYERS='[0, 2, 4, 6, 8, 11]' RAW_EVERY=1 BF16=true
+# Session 8's student6 (from v0.3; models/README.md): TEACHER=models/govreport-ner
+#   LAYERS='[0, 2, 4, 6, 8, 11]' RAW_EVERY=1 BF16=true TEACHER_DTYPE=bfloat16 EPOCHS=3
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/student4}
 TEACHER=${TEACHER:-models/govreport-ner}
