@@ -166,6 +166,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/round5_second_pass.jsonl"),
     ("Round 6 (6 more reports)", "annotations/agreement/round6_first_pass.jsonl",
      "annotations/agreement/round6_second_pass.jsonl"),
+    ("Round 7 (6 more reports)", "annotations/agreement/round7_first_pass.jsonl",
+     "annotations/agreement/round7_second_pass.jsonl"),
 ]
 
 
