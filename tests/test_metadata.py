@@ -39,7 +39,9 @@ KNOWN_WRONG = {"容城县_2017_28d9e7a7": "body fallback names a partner county 
                # fallback needs two full mentions, and finds none (超…万元的县 is not a name)
                "清苑区_2013_7dcd4636": "named in full only once: no place found",
                # 容城 29 times, 容城县 never (县政府, 县委, 全县): nothing names the county in full
-               "容城县_2015_9a3aa5d4": "never named in full: no place found"}
+               "容城县_2015_9a3aa5d4": "never named in full: no place found",
+               # 容城县 once (容城县教育专家咨询委员会), 容城 many times, 全县/县政府: as 清苑区_2013
+               "容城县_2019_9dd66c48": "named in full only once: no place found"}
 # The 1986 report on the seventh five-year plan (1986–1990) states no year of its own:
 # no title, no session date, no dated heading; the extractor must not guess. Nor does the
 # 1978 report: it opens 向第五届全国人民代表大会作政府工作报告 (the session, not its year),

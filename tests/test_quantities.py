@@ -30,6 +30,9 @@ KNOWN_UNPARSED: dict[str, str] = {
     '几万项': "a vague count (几万): no number to give",
     '几十种': "a vague count (几十): no number to give",
     '数千项': "a vague count (数千): no number to give",
+    '数十个': "a vague count (数十): no number to give",
+    '达到千亿级规模': "a magnitude class (千亿级), not a number",
+    '消除劣V类': "removing the worse-than-V class names no level to reach",
     '达到双N%': "双100%: one number stated for two indicators at once",
     "保持在两位数左右": "两位数 (double digits) is a magnitude, not a number",
     "两位数以上": "两位数 (double digits) is a magnitude, not a number",
@@ -176,6 +179,12 @@ CASES: dict[str, tuple] = {
     "“零”的突破": (lvl, (), None, None, None, "零的突破"),
     "出清": (lvl, (0.0,), None, None, None, None),
     "过半": (lvl, (50.0,), "%", ov, None, None),
+    # session 9's gold: 逾 like 超, 之内/内 like 以内, rarer units
+    "逾5万人次": (lvl, (50000.0,), "人次", ov, None, None),
+    "15个工作日内": (lim, (15.0,), "工作日", am, None, None),
+    "控制在预算目标之内": (lim, (), None, am, "预算目标", None),
+    "1.2万吨标煤": (lvl, (12000.0,), "吨标准煤", None, None, None),
+    "达到近几年的实际规模": (lvl, (), None, None, "近几年的实际规模", None),
 }
 
 

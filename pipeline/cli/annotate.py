@@ -168,6 +168,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/round6_second_pass.jsonl"),
     ("Round 7 (6 more reports)", "annotations/agreement/round7_first_pass.jsonl",
      "annotations/agreement/round7_second_pass.jsonl"),
+    ("Round 8 (6 more reports)", "annotations/agreement/round8_first_pass.jsonl",
+     "annotations/agreement/round8_second_pass.jsonl"),
 ]
 
 

@@ -162,6 +162,7 @@ UNITS: dict[str, str] = {
     "件（条）": "件", "枚": "枚", "棒": "棒", "单": "单", "工作小时": "工作小时",
     "个工作小时": "工作小时", "箱": "箱", "册": "册", "款": "款", "路": "路",
     "吨/月·平方公里": "吨/月·平方公里", "吨公里": "吨公里", "人公里": "人公里",
+    "吨标煤": "吨标准煤", "标准箱": "标箱", "架次": "架次", "台(件)": "台", "台（件）": "台",
 }
 _UNIT_RE = "|".join(sorted(map(re.escape, UNITS), key=len, reverse=True))
 
@@ -176,7 +177,7 @@ for _w in ("增长到", "增长至", "提高到", "提高至", "提升到", "提
            "下降到", "下降至", "降低到", "降低至", "降到", "降至", "减少到", "减少至",
            "达到", "达", "保持在", "稳定在", "保持", "稳定在"):
     _VERBS[_w] = ("level", None)
-for _w in ("突破", "超过", "超", "过"):
+for _w in ("突破", "超过", "超", "过", "逾"):
     _VERBS[_w] = ("level", "over")
 _VERBS.update({
     "控制在": ("limit", "at most"), "不少于": ("limit", "at least"), "不低于": ("limit", "at least"),
@@ -187,11 +188,11 @@ _VERBS.update({
 })
 _VERB_RE = "|".join(sorted(map(re.escape, _VERBS), key=len, reverse=True))
 # A second qualifier word after a verb (增加到超过100万亿元, 达到约…).
-_PREFIX_QUAL = {"超过": "over", "超": "over", "突破": "over", "约": "approximately", "近": "nearly",
+_PREFIX_QUAL = {"超过": "over", "超": "over", "逾": "over", "突破": "over", "约": "approximately", "近": "nearly",
                 "不到": "under"}
 _PREFIX_RE = "|".join(sorted(map(re.escape, _PREFIX_QUAL), key=len, reverse=True))
 _SUFFIX_QUAL = {"左右": "approximately", "以上": "at least", "及以上": "at least",
-                "以内": "at most", "以下": "at most", "及以下": "at most"}
+                "以内": "at most", "之内": "at most", "内": "at most", "以下": "at most", "及以下": "at most"}
 _SUFFIX_RE = "|".join(sorted(map(re.escape, _SUFFIX_QUAL), key=len, reverse=True))
 
 _ARABIC = r"[-+－＋−]?\d+(?:[,，]\d{3})*(?:\.\d+)?"
@@ -213,13 +214,13 @@ _CN_QUANTITY = re.compile(
 # Named comparisons (spec rule 2, D19, D15).
 _PARITY = re.compile(r"^(?:与|和|同)(?P<base>.+?)(?P<approx>基本)?(?:保持)?(?:持平|同步|匹配|相当|一致|同价)$")
 _REQUIREMENT = re.compile(r"^(?:达到或超过|完成或超额完成|超额完成|达到|完成|符合)"
-                          r"(?P<base>.*?(?:要求|标准|标|任务|计划|水平|目标值|目标|进度))$")
+                          r"(?P<base>.*?(?:要求|标准|标|任务|计划|水平|目标值|目标|进度|实际规模))$")
 _ABOVE = re.compile(r"^(?:高于|超过)(?P<base>(?:\d{4}年|\D).*)$")  # 超过1953年到1978年的总和
 _BELOW = re.compile(r"^(?:低于)(?P<base>\D.*)$")
 _NEAR = re.compile(r"^(?:相当或接近|接近或相当于?|接近)(?P<base>\D.*)$")  # 相当或接近世界平均水平
 # 保持近两年的水平, 维持在一九八五年的水平, 相当于1978年到1990年…的总和 (a baseline may open with a year)
 _KEEP_LEVEL = re.compile(r"^(?:相当于|保持在?|维持在?)(?P<base>(?:\d{4}年|\D).*?(?:水平|总和))$")
-_WITHIN = re.compile(r"^控制在(?P<base>\D.+?)以内$")  # 控制在调控目标以内
+_WITHIN = re.compile(r"^控制在(?P<base>\D.+?)[以之]内$")  # 控制在调控目标以内, 控制在预算目标之内
 _IN_RANGE = re.compile(r"^(?P<base>\D.+?范围)(?:以)?内$")  # (限制在)国家规定的范围内
 _NOT_ABOVE = re.compile(r"^(?:不突破|不超过|不高于)(?P<base>\D.*)$")  # 不突破国家预算
 _NOT_BELOW = re.compile(r"^(?:不低于|不少于)(?P<base>\D.*)$")  # 不低于上年
@@ -277,6 +278,8 @@ _CLASS = re.compile(r"^(?:达到|达)?(?P<g>[A-E]{1,3})(?P<suffix>以上)?(?:类
 _NO_NUMBER = {
     r"[两三四五六七八九]位数": "a count of digits (两位数, 三位数) is a magnitude, not a number",
     r"^(?:达到)?[几数][十百千万亿]": "a vague count (几万项, 数千项, 几十种): no number to give",
+    r"[十百千万亿]级": "a magnitude class (千亿级规模): no number to give",
+    r"^消除劣": "removing what is worse than a class (消除劣V类) names no level to reach",
 }
 
 
