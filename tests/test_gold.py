@@ -145,3 +145,25 @@ def test_readme_statistics_are_what_the_script_writes():
     readme = (ROOT / "annotations" / "README.md").read_text(encoding="utf-8")
     block = readme[readme.index(BEGIN) + len(BEGIN):readme.index(END)].strip()
     assert block == statistics_markdown(ROOT / "annotations" / "gold", SPLITS, rounds).strip()
+
+
+# Gold paragraphs whose text the normalizer of today no longer produces (the step changed after
+# the file was annotated): document -> why. Any other difference fails, so that a change to
+# normalization or paragraphing comes with re-aligned gold (session 9: the subscripts step,
+# 全国_2014 and 全国_2019 re-aligned).
+GOLD_TEXT_DRIFT = {"000_a3783150aeff858a": "#60: the mojibake repair reads one damaged run differently"}
+
+
+def test_gold_paragraphs_are_what_the_pipeline_reads_today():
+    from pipeline.model.build import blank_pipeline
+    from pipeline.text.docs import paragraphs
+    from pipeline.text.reading import read_report
+
+    nlp = blank_pipeline()
+    drift = set()
+    for path in GOLD:
+        records = read_records(path)
+        doc = nlp(read_report(ROOT / records[0].meta["source"]))
+        if [p.text for p in paragraphs(doc)] != [r.text for r in records]:
+            drift.add(path.stem)
+    assert drift == set(GOLD_TEXT_DRIFT), drift ^ set(GOLD_TEXT_DRIFT)

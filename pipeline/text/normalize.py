@@ -17,6 +17,8 @@ Steps, in order (each can be switched off in :class:`NormalizeConfig`):
 ``ads``          injected advertisement tokens (``manbetx客户端``, traditional ``manbetx客戶端``)
 ``boilerplate``  site header/footer lines, navigation word lists
 ``footnotes``    inline footnote markers (``“三个圆满收官”[1]``)
+``subscripts``   subscripts scraped onto lines of their own, joined back
+                 (``细颗粒物（PM`` / ``2.5`` / ``）浓度`` -> ``细颗粒物（PM2.5）浓度``)
 ``stray_marks``  ``?`` left where a space or a character was lost
 ``t2s``          OpenCC traditional -> simplified
 ``whitespace``   line endings, blank lines, spaces between Chinese characters
@@ -52,6 +54,7 @@ class NormalizeConfig:
     ads: bool = True
     boilerplate: bool = True
     footnotes: bool = True
+    subscripts: bool = True
     stray_marks: bool = True
     t2s: bool = True
     whitespace: bool = True
@@ -459,6 +462,21 @@ def _footnotes(text: str) -> list[_Edit]:
 
 
 # --------------------------------------------------------------------------
+# Step: subscripts on lines of their own
+# --------------------------------------------------------------------------
+
+# The web pages of the national reports set PM₂.₅ and M₂ as <sub>, which scraping turned into
+# lines of their own: "细颗粒物（PM\n2.5\n）浓度", "广义货币M\n2\n增长13.6%". A line holding only
+# a short number, after a line that ends in a capital letter and before one that goes on with
+# the sentence, is such a subscript: the two line breaks go.
+_SUBSCRIPT = re.compile(r"(?<=[A-Z])[ \t]*\n[ \t]*(\d{1,2}(?:\.\d)?)[ \t]*\n[ \t]*(?=[）)、，和\u3400-\u9fff])")
+
+
+def _subscripts(text: str) -> list[_Edit]:
+    return _regex_edits(_SUBSCRIPT, text, lambda m: m.group(1))
+
+
+# --------------------------------------------------------------------------
 # Step: stray question marks
 # --------------------------------------------------------------------------
 
@@ -579,6 +597,7 @@ _STEPS: list[tuple[str, Callable[[str], list[_Edit]]]] = [
     ("ads", _ads),
     ("boilerplate", _boilerplate),
     ("footnotes", _footnotes),
+    ("subscripts", _subscripts),
     ("stray_marks", _stray_marks),
     ("t2s", _t2s),
     ("whitespace", _whitespace),
