@@ -1,4 +1,5 @@
-"""Integration tests on the shipped model (models/govreport-ner, committed).
+"""Integration tests on the shipped model (models/govreport-ner, committed; the teacher
+models/govreport-ner-teacher too).
 
 They run it in float32, the canonical precision (the same results on every
 CPU); the precisions ``dtype = "auto"`` picks (bfloat16 where native, int8
@@ -13,6 +14,7 @@ from pipeline.text.reading import read_report
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "govreport-ner"
+TEACHER = ROOT / "models" / "govreport-ner-teacher"  # v0.3, kept loadable by path
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,14 @@ def test_the_fast_precisions_find_the_main_targets_too(dtype):
     nlp = load_pipeline(MODEL, dtype=dtype)
     assert nlp.get_pipe("govreport_ner").precision == dtype
     assert MAIN_TARGETS <= _main_targets(nlp)
+
+
+def test_the_default_is_the_student_and_the_teacher_loads_by_path():
+    student = load_pipeline(MODEL, dtype="float32")
+    teacher = load_pipeline(TEACHER, dtype="float32")
+    layers = [n.get_pipe("govreport_ner").model.config.num_hidden_layers for n in (student, teacher)]
+    assert layers == [6, 12]
+    assert MAIN_TARGETS <= _main_targets(teacher)
 
 
 def test_review_sentence_gives_values(nlp):

@@ -14,9 +14,12 @@
 # Session 7's student6: TEACHER=runs/teacher44 LAYERS='[0, 2, 4, 6, 8, 11]' RAW_EVERY=1 BF16=true
 # Session 8's student6 (from v0.3; models/README.md): TEACHER=models/govreport-ner
 #   LAYERS='[0, 2, 4, 6, 8, 11]' RAW_EVERY=1 BF16=true TEACHER_DTYPE=bfloat16 EPOCHS=3
+# Session 9's student7 (models/README.md): the same with EPOCHS=5, on the 60 train reports of
+#   that moment (rounds 7 and 8 joined train while it ran; a re-run today would train on 72 and
+#   distil from 12 raw reports fewer).
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/student4}
-TEACHER=${TEACHER:-models/govreport-ner}
+TEACHER=${TEACHER:-models/govreport-ner-teacher}
 LAYERS=${LAYERS:-[0, 4, 8, 11]}
 EPOCHS=${EPOCHS:-3}
 RAW_EVERY=${RAW_EVERY:-2}

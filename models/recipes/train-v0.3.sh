@@ -5,12 +5,16 @@
 # together (group_by_length). Resumable: re-run after a kill.
 #   runs/teacher44: EPOCHS=3, on the 44 train reports before gold round 5
 #   runs/teacher54: EPOCHS=4, on the 54 train reports with round 5 (the default)
-# Usage: [EPOCHS=4] [BF16=true] models/recipes/train-v0.3.sh [OUT]   (default runs/teacher54; log: OUT.log)
+# BASE: the model to continue from. v0.3 itself was continued from v0.2, which lived at
+# models/govreport-ner then (git 0a920da); since session 9 the default is the v0.3 teacher
+# (models/govreport-ner-teacher), the start of a next teacher on today's train split.
+# Usage: [BASE=…] [EPOCHS=4] [BF16=true] models/recipes/train-v0.3.sh [OUT]   (default runs/teacher54; log: OUT.log)
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/teacher54}
 EPOCHS=${EPOCHS:-4}
 BF16=${BF16:-true}
 mkdir -p "$(dirname "$OUT")"
-exec .venv/bin/python scripts/train.py --set base_model='"models/govreport-ner"' --set lr=1e-4 \
+BASE=${BASE:-models/govreport-ner-teacher}
+exec .venv/bin/python scripts/train.py --set base_model="\"$BASE\"" --set lr=1e-4 \
   --set batch_size=8 --set grad_accum=1 --set epochs=$EPOCHS --set patience=2 --set eval_batch_size=8 \
   --set group_by_length=true --set bf16=$BF16 --set output_dir="\"$OUT\"" >> "$OUT.log" 2>&1
