@@ -41,7 +41,11 @@ KNOWN_WRONG = {"容城县_2017_28d9e7a7": "body fallback names a partner county 
                # 容城 29 times, 容城县 never (县政府, 县委, 全县): nothing names the county in full
                "容城县_2015_9a3aa5d4": "never named in full: no place found",
                # 容城县 once (容城县教育专家咨询委员会), 容城 many times, 全县/县政府: as 清苑区_2013
-               "容城县_2019_9dd66c48": "named in full only once: no place found"}
+               "容城县_2019_9dd66c48": "named in full only once: no place found",
+               # no title or date; the year only in 2006年是实施“十一五”规划的第一年 and the review's 2005年
+               "全国_2006_35d9a095": "the year only in running text (2006年是…第一年): not found",
+               # the same: 确定１９８７年经济体制改革的主要任务 (full-width digits), 1986年同1978年相比
+               "全国_1987_cbe68308": "the year only in running text (确定１９８７年…): not found"}
 # The 1986 report on the seventh five-year plan (1986–1990) states no year of its own:
 # no title, no session date, no dated heading; the extractor must not guess. Nor does the
 # 1978 report: it opens 向第五届全国人民代表大会作政府工作报告 (the session, not its year),

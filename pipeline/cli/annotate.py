@@ -170,6 +170,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/round7_second_pass.jsonl"),
     ("Round 8 (6 more reports)", "annotations/agreement/round8_first_pass.jsonl",
      "annotations/agreement/round8_second_pass.jsonl"),
+    ("Round 9 (6 more reports)", "annotations/agreement/round9_first_pass.jsonl",
+     "annotations/agreement/round9_second_pass.jsonl"),
 ]
 
 
