@@ -51,10 +51,9 @@ def test_the_fast_precisions_find_the_main_targets_too(dtype):
     assert MAIN_TARGETS <= _main_targets(nlp)
 
 
-def test_the_default_is_the_student_and_the_teacher_loads_by_path():
-    student = load_pipeline(MODEL, dtype="float32")
+def test_the_default_is_the_student_and_the_teacher_loads_by_path(nlp):
     teacher = load_pipeline(TEACHER, dtype="float32")
-    layers = [n.get_pipe("govreport_ner").model.config.num_hidden_layers for n in (student, teacher)]
+    layers = [n.get_pipe("govreport_ner").model.config.num_hidden_layers for n in (nlp, teacher)]
     assert layers == [6, 12]
     assert MAIN_TARGETS <= _main_targets(teacher)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+REPLACEMENT = "\ufffd"  # U+FFFD: where a character was lost or could not be decoded
 COMMON_PUNCTUATION = set("，。、；：？！“”‘’（）《》〈〉「」『』【】—…·％　－～〔〕•・")
 
 

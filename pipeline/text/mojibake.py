@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.text.charsets import is_report_char, unusual_count
-
-REPLACEMENT = "\ufffd"
+from pipeline.text.charsets import REPLACEMENT, is_report_char, unusual_count
 
 # In a misaligned run, a GBK pair decoded as a full-width punctuation mark was
 # later narrowed to ASCII by the web page; map it back before re-encoding.

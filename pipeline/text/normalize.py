@@ -35,8 +35,8 @@ from functools import lru_cache
 from typing import Callable, Iterable, Iterator
 
 from pipeline.text import mojibake
+from pipeline.text.charsets import REPLACEMENT
 
-REPLACEMENT = mojibake.REPLACEMENT  # U+FFFD, where a character is lost
 
 
 # --------------------------------------------------------------------------

@@ -31,14 +31,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.text.charsets import rare_fraction
+from pipeline.text.charsets import REPLACEMENT, rare_fraction
 
 # Legacy encodings tried when a file is not UTF-8. GB18030 (a superset of GBK
 # and GB2312) decodes most Big5 byte strings too, into rare characters, so
 # every candidate that decodes is scored and the most "common" text wins.
 _LEGACY = ("gb18030", "big5")
 
-REPLACEMENT = "\ufffd"
 MAX_INVALID = 8
 """Invalid byte sequences a file may hold and still be read (each as one U+FFFD)."""
 BYTES_PER_INVALID = 10_000
