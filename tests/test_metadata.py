@@ -55,8 +55,11 @@ NO_YEAR_IN_TEXT = {"全国_1986_3497f16d", "全国_1978_e7ccbd9d"}
 
 # Counties that became districts after the report: the text names the county of its time.
 HISTORICAL_NAMES = {"徐水区_2010_7e0eb2ef": "徐水县",  # 徐水区 since 2015
+                    "徐水区_2012_3c6d93cd": "徐水县",
                     "徐水区_2013_89153a9d": "徐水县",
+                    "徐水区_2015_d859d9b3": "徐水县",  # delivered before the change
                     "清苑区_2005_9803ae72": "清苑县",  # 清苑区 since 2015
+                    "清苑区_2008_337998ea": "清苑县",
                     "清苑区_2013_7dcd4636": "清苑县"}
 
 
@@ -110,3 +113,21 @@ def test_headings_without_title():
     meta = report_metadata(text)
     assert (meta.place, meta.year) == ("蠡县", 2020)
     assert report_metadata("政府工作报告\n各位代表：\n").place is None
+
+
+def test_speaker_line_with_the_government_term():
+    # 我代表容城县第十四届人民政府 (容城县_2012): the term number sits between place and 人民政府
+    meta = report_metadata("各位代表：\n现在，我代表容城县第十四届人民政府，向大会报告工作。\n")
+    assert meta.place == "容城县" and meta.place_from == "speaker"
+
+
+def test_plan_heading_cut_by_a_line_break():
+    # 二、 2015年经济社会发展的任务目\n标和重点工作 (徐水区_2015, a scraped line break)
+    text = "各位代表：\n现在，我代表县政府向大会报告工作。\n二、 2015年经济社会发展的任务目\n标和重点工作\n"
+    assert report_metadata(text).year == 2015
+
+
+def test_body_place_ignores_the_level_itself_and_slogans():
+    # 完成全县 (three times) is 完成 + 全县, 科教兴县 a slogan: only 清苑县 names the county
+    body = "完成全县任务。完成全县目标。完成全县计划。科教兴县。人才兴县。清苑县面临机遇。《清苑县志》出版。"
+    assert report_metadata("各位代表：\n我代表县政府向大会报告工作。\n" + body).place == "清苑县"

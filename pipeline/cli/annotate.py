@@ -172,6 +172,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/round8_second_pass.jsonl"),
     ("Round 9 (6 more reports)", "annotations/agreement/round9_first_pass.jsonl",
      "annotations/agreement/round9_second_pass.jsonl"),
+    ("Round 10 (7 more reports)", "annotations/agreement/round10_first_pass.jsonl",
+     "annotations/agreement/round10_second_pass.jsonl"),
 ]
 
 

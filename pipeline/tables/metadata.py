@@ -57,13 +57,13 @@ _TITLE = re.compile(
 _SESSION = re.compile(rf"在(?P<place>[{_CJK}]{{1,20}}?)第[一二三四五六七八九十]+届(?P<nat>全国)?人民代表大会")
 _NATIONAL = re.compile(r"第[一二三四五六七八九十]+届全国人民代表大会|国务院总理|我代表国务院|受国务院的委托")
 _SPEAKER = re.compile(rf"(?P<place>[{_CJK}]{{2,20}}?)人民政府(?:代理|代)?(?:区长|县长|市长|省长|主席|旗长|州长)")
-_ON_BEHALF = re.compile(rf"我代表(?P<place>[{_CJK}]{{2,20}}?)人民政府")
+_ON_BEHALF = re.compile(rf"我代表(?P<place>[{_CJK}]{{2,20}}?)(?:第[一二三四五六七八九十]+届)?人民政府")
 _DATE = re.compile(r"(?P<y>(?:19|20)\d{2})年\d{1,2}月\d{1,2}日")
 _REVIEW = re.compile(r"^(?:[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分)?(?P<y>(?:19|20)\d{2})年"
                      r"(?:[^，。]{0,6}?工作的?)?回顾")
 _PLAN = re.compile(
     r"^(?:[一二三四五六七八九十]+、)?对?(?P<y>(?:19|20)\d{2})年(?:政府)?(?:工作的总体要求|工作安排|主要预期目标|"
-    r"工作总体要求|主要任务|重点工作|经济社会发展的主要预期目标|工作的建议|经济社会发展总体要求|的工作$)"
+    r"工作总体要求|主要任务|重点工作|经济社会发展的主要预期目标|经济社会发展的任务|工作的建议|经济社会发展总体要求|的工作$)"
 )
 # Older national reports state their year only in the body:
 _PROPOSAL = re.compile(r"向大会提出关于(?P<y>(?:19|20)\d{2})")  # 提出关于1980、1981年国民经济计划… -> 1980
@@ -159,7 +159,8 @@ national reports 9–70 times, provincial and local ones at most 2)."""
 _NOT_PLACE_END = ("示范区", "开发区", "小区", "分区", "厂区", "郊区", "市区", "灾区", "农区", "营区", "社区", "街区", "城区", "地区", "园区", "景区", "新区", "库区",
                   "片区", "山区", "辖区", "矿区", "功能区", "集聚区", "先行区", "试验区", "保护区",
                   "核心区", "商务区", "服务区", "校区", "院区", "湾区", "林区", "大县", "强县", "培育县",
-                  "示范县", "贫困县", "园林县", "卫生县", "重点县", "立县", "城市", "超市", "上市", "门市", "都市", "集市", "大市")
+                  "示范县", "贫困县", "园林县", "卫生县", "重点县", "立县", "兴县", "城市", "超市", "上市", "门市", "都市", "集市", "大市")
+_GENERIC_BEFORE_LEVEL = ("全", "本", "该", "各", "我", "此")  # 全县, 本县: the level itself
 _AFTER_NOT_PLACE = "委政人长级属域直辖内外城乡、"  # 县城, 县乡, 县、乡: the level, not a name
 
 
@@ -183,8 +184,9 @@ def _body_place(text: str) -> str | None:
             continue
         for k in range(1, 5):
             prefix = text[max(0, i - k):i]
-            if len(prefix) < k or not re.fullmatch(rf"[{_CJK}]+", prefix) or "的" in prefix:
-                break  # a name holds no 的 (超5000万元的县)
+            if len(prefix) < k or not re.fullmatch(rf"[{_CJK}]+", prefix) or "的" in prefix \
+                    or (k > 1 and prefix.endswith(_GENERIC_BEFORE_LEVEL)):
+                break  # a name holds no 的 (超5000万元的县); 完成全县 is 完成 + 全县
             name = prefix + level
             if prefix.startswith(_GENERIC):
                 continue

@@ -164,6 +164,8 @@ UNITS: dict[str, str] = {
     "吨/月·平方公里": "吨/月·平方公里", "吨公里": "吨公里", "人公里": "人公里",
     "吨标煤": "吨标准煤", "标准箱": "标箱", "架次": "架次", "台(件)": "台", "台（件）": "台",
     "千瓦小时": "千瓦时", "MW": "兆瓦",
+    # money below the 元 (grain purchase prices: 每斤提高3分、5分和1毛钱), kept as written
+    "分": "分", "分钱": "分", "毛": "角", "毛钱": "角", "角": "角",
 }
 _UNIT_RE = "|".join(sorted(map(re.escape, UNITS), key=len, reverse=True))
 
