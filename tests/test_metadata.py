@@ -55,10 +55,12 @@ NO_YEAR_IN_TEXT = {"全国_1986_3497f16d", "全国_1978_e7ccbd9d"}
 
 # Counties that became districts after the report: the text names the county of its time.
 HISTORICAL_NAMES = {"徐水区_2010_7e0eb2ef": "徐水县",  # 徐水区 since 2015
+                    "徐水区_2011_a885367c": "徐水县",
                     "徐水区_2012_3c6d93cd": "徐水县",
                     "徐水区_2013_89153a9d": "徐水县",
                     "徐水区_2015_d859d9b3": "徐水县",  # delivered before the change
                     "清苑区_2005_9803ae72": "清苑县",  # 清苑区 since 2015
+                    "清苑区_2003_24cf96f0": "清苑县",
                     "清苑区_2008_337998ea": "清苑县",
                     "清苑区_2013_7dcd4636": "清苑县"}
 
@@ -125,6 +127,8 @@ def test_plan_heading_cut_by_a_line_break():
     # 二、 2015年经济社会发展的任务目\n标和重点工作 (徐水区_2015, a scraped line break)
     text = "各位代表：\n现在，我代表县政府向大会报告工作。\n二、 2015年经济社会发展的任务目\n标和重点工作\n"
     assert report_metadata(text).year == 2015
+    # 二、2005年工作总体部署 (全国_2005): the plan heading of the national reports of that decade
+    assert report_metadata("各位代表：\n我代表国务院，向大会作政府工作报告。\n二、2005年工作总体部署\n").year == 2005
 
 
 def test_body_place_ignores_the_level_itself_and_slogans():

@@ -48,6 +48,8 @@ KNOWN_UNPARSED: dict[str, str] = {
     "达到一人一亩": "a per-head ratio (一人一亩: one mu per farmer), not one quantity",
     "N比N": "a ratio of two quantities (生铁和钢产量的比例 1.03比1), not one quantity",
     "N／N": "a fraction written with a slash (1／4): which number is the quantity is not written",
+    "减少N/N": "a fraction written with a slash (减少1/3): not read, as N／N",
+    "减少N/N以上": "a fraction written with a slash (减少1/3以上): not read, as N／N",
     "两位数": "两位数 (double digits) is a magnitude, not a number",
     "低于N％的预定目标": "a comparison with a numbered target: the number is the baseline, not the value",
     "增加到N万N千公里": "Arabic digits mixed with Chinese magnitudes (2万5千): not read, to not guess",

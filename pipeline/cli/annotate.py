@@ -174,6 +174,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/round9_second_pass.jsonl"),
     ("Round 10 (7 more reports)", "annotations/agreement/round10_first_pass.jsonl",
      "annotations/agreement/round10_second_pass.jsonl"),
+    ("Round 11 (7 more reports)", "annotations/agreement/round11_first_pass.jsonl",
+     "annotations/agreement/round11_second_pass.jsonl"),
 ]
 
 
