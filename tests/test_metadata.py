@@ -42,8 +42,6 @@ KNOWN_WRONG = {"容城县_2017_28d9e7a7": "body fallback names a partner county 
                "容城县_2015_9a3aa5d4": "never named in full: no place found",
                # 容城县 once (容城县教育专家咨询委员会), 容城 many times, 全县/县政府: as 清苑区_2013
                "容城县_2019_9dd66c48": "named in full only once: no place found",
-               # no title or date; the year only in 2006年是实施“十一五”规划的第一年 and the review's 2005年
-               "全国_2006_35d9a095": "the year only in running text (2006年是…第一年): not found",
                # the same: 确定１９８７年经济体制改革的主要任务 (full-width digits), 1986年同1978年相比
                "全国_1987_cbe68308": "the year only in running text (确定１９８７年…): not found"}
 # The 1986 report on the seventh five-year plan (1986–1990) states no year of its own:
@@ -129,6 +127,13 @@ def test_plan_heading_cut_by_a_line_break():
     assert report_metadata(text).year == 2015
     # 二、2005年工作总体部署 (全国_2005): the plan heading of the national reports of that decade
     assert report_metadata("各位代表：\n我代表国务院，向大会作政府工作报告。\n二、2005年工作总体部署\n").year == 2005
+
+
+def test_year_from_the_first_year_of_a_plan():
+    # no title, date or dated heading (全国_2001, 全国_2006): 2001年是进入新世纪、实施“十五”计划的第一年
+    text = "各位代表：\n我代表国务院，向大会作政府工作报告。\n一、“九五”时期的回顾\n2001年是进入新世纪、实施“十五”计划的第一年。\n"
+    meta = report_metadata(text)
+    assert (meta.year, meta.year_from) == (2001, "the first year of a plan")
 
 
 def test_body_place_ignores_the_level_itself_and_slogans():

@@ -52,6 +52,7 @@ KNOWN_UNPARSED: dict[str, str] = {
     "减少N/N以上": "a fraction written with a slash (减少1/3以上): not read, as N／N",
     "两位数": "两位数 (double digits) is a magnitude, not a number",
     "低于N％的预定目标": "a comparison with a numbered target: the number is the baseline, not the value",
+    "低于N%左右的预期目标": "a comparison with a numbered target: the number is the baseline, not the value",
     "增加到N万N千公里": "Arabic digits mixed with Chinese magnitudes (2万5千): not read, to not guess",
     "增加到N万N千多户": "Arabic digits mixed with Chinese magnitudes (1万6千): not read, to not guess",
     "增加到N亿N千多万": "Arabic digits mixed with Chinese magnitudes (1亿3千多万): not read, to not guess",

@@ -176,6 +176,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/round10_second_pass.jsonl"),
     ("Round 11 (7 more reports)", "annotations/agreement/round11_first_pass.jsonl",
      "annotations/agreement/round11_second_pass.jsonl"),
+    ("Round 12 (7 more reports)", "annotations/agreement/round12_first_pass.jsonl",
+     "annotations/agreement/round12_second_pass.jsonl"),
 ]
 
 

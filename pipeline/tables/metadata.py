@@ -15,7 +15,7 @@ place
     1. the title line (``…政府工作报告`` / ``…工作报告`` within the first lines);
     2. the session line (``在保定市第十五届人民代表大会``, ``第十三届全国人民代表大会``);
     3. the speaker line (``北京市东城区人民政府代区长``, ``国务院总理``) or
-       ``我代表蠡县人民政府``;
+       ``我代表蠡县人民政府`` (``我代表容城县第十四届人民政府``);
     4. the body: ``我国`` used often (the State Council's report, 全国), else a full name (``门头沟区``, ``易县``) of the report's level
        (the most frequent of 全县/全区/全市/全省) named at least twice. Reports
        whose text never names their place get ``None``.
@@ -27,8 +27,9 @@ year
        计划安排的报告`` -> 1980);
     4. the first review heading (``一、2019年工作回顾``, ``一、1993年国内工作的回顾`` -> the
        year after) or plan heading (``2020年政府工作的总体要求``, ``二、2022年工作安排``,
-       ``三、对2018年政府工作的建议``, ``三、2011年的工作`` -> that year);
-    5. ``刚刚过去的1984年`` -> 1985; ``第十一届全国人民代表大会第一次会议以来的五年`` -> 2013.
+       ``三、对2018年政府工作的建议``, ``三、2011年的工作``, ``二、2005年工作总体部署`` -> that year);
+    5. a line opening ``2001年是…实施“十五”计划的第一年`` (…开局之年) -> that year;
+    6. ``刚刚过去的1984年`` -> 1985; ``第十一届全国人民代表大会第一次会议以来的五年`` -> 2013.
 
 Full-width digits (``１９９３年``) count as digits.
 """
@@ -67,6 +68,8 @@ _PLAN = re.compile(
 )
 # Older national reports state their year only in the body:
 _PROPOSAL = re.compile(r"向大会提出关于(?P<y>(?:19|20)\d{2})")  # 提出关于1980、1981年国民经济计划… -> 1980
+# 2006年是实施“十一五”规划的第一年 (the year of the report, when no heading dates it)
+_FIRST_YEAR = re.compile(r"^(?P<y>(?:19|20)\d{2})年是[^。]{0,30}(?:第一年|开局之年|起步之年)")
 _JUST_PAST = re.compile(r"刚刚过去的(?P<y>(?:19|20)\d{2})年")  # 刚刚过去的1984年 -> 1985
 _NPC_TERM = re.compile(r"第(?P<n>[一二三四五六七八九十]+)届全国人民代表大会第一次会议以来的五年")
 _CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九", 1)}
@@ -227,6 +230,10 @@ def _year(lines: list[str], text: str) -> tuple[int | None, str | None]:
         m = _PLAN.match(line)
         if m:
             return int(m.group("y")), "plan heading"
+    for line in text.split("\n"):
+        m = _FIRST_YEAR.match(re.sub(r"\s+", "", line).translate(_FULLWIDTH_DIGITS))
+        if m:
+            return int(m.group("y")), "the first year of a plan"
     m = _JUST_PAST.search(opening)
     if m:
         return int(m.group("y")) + 1, "the year just past"

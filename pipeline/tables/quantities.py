@@ -166,6 +166,7 @@ UNITS: dict[str, str] = {
     "千瓦小时": "千瓦时", "MW": "兆瓦",
     # money below the 元 (grain purchase prices: 每斤提高3分、5分和1毛钱), kept as written
     "分": "分", "分钱": "分", "毛": "角", "毛钱": "角", "角": "角",
+    "档": "档", "条段": "条段",  # 由四档税率简并至三档; 在建高速公路16条段
 }
 _UNIT_RE = "|".join(sorted(map(re.escape, UNITS), key=len, reverse=True))
 
@@ -223,6 +224,7 @@ _BELOW = re.compile(r"^(?:低于)(?P<base>\D.*)$")
 _NEAR = re.compile(r"^(?:相当或接近|接近或相当于?|接近)(?P<base>\D.*)$")  # 相当或接近世界平均水平
 # 保持近两年的水平, 维持在一九八五年的水平, 相当于1978年到1990年…的总和 (a baseline may open with a year)
 _KEEP_LEVEL = re.compile(r"^(?:相当于|保持在?|维持在?)(?P<base>(?:\d{4}年|\D).*?(?:水平|总和))$")
+_CAP_LEVEL = re.compile(r"^控制在(?P<base>(?:\d{4}年|\D).*?水平)$")  # 控制在去年水平
 _WITHIN = re.compile(r"^控制在(?P<base>\D.+?)[以之]内$")  # 控制在调控目标以内, 控制在预算目标之内
 _IN_RANGE = re.compile(r"^(?P<base>\D.+?范围)(?:以)?内$")  # (限制在)国家规定的范围内
 _NOT_ABOVE = re.compile(r"^(?:不突破|不超过|不高于)(?P<base>\D.*)$")  # 不突破国家预算
@@ -230,7 +232,7 @@ _NOT_BELOW = re.compile(r"^(?:不低于|不少于)(?P<base>\D.*)$")  # 不低于
 # Comparisons with a named baseline, tried in this order: (pattern, direction, qualifier).
 _COMPARISONS = ((_REQUIREMENT, "level", None), (_ABOVE, "limit", "over"), (_BELOW, "limit", "under"),
                 (_NEAR, "level", "nearly"), (_WITHIN, "limit", "at most"), (_IN_RANGE, "limit", "at most"), (_NOT_ABOVE, "limit", "at most"),
-                (_NOT_BELOW, "limit", "at least"), (_KEEP_LEVEL, "parity", None))
+                (_NOT_BELOW, "limit", "at least"), (_CAP_LEVEL, "limit", "at most"), (_KEEP_LEVEL, "parity", None))
 
 # Levels without a numeral (spec "Decisions", D17): text -> (direction, values, level, qualifier).
 _FIXED: dict[str, tuple[str, tuple[float, ...], str | None, str | None]] = {
@@ -254,6 +256,7 @@ _FIXED: dict[str, tuple[str, tuple[float, ...], str | None, str | None]] = {
     "应保尽保": ("level", (), "应保尽保", None),
     "占补平衡": ("level", (), "占补平衡", None),
     "免除": ("level", (0.0,), None, None),
+    "取消": ("level", (0.0,), None, None),  # [取消]{TARGET}[手机国内长途和漫游费]: abolished
     "达到峰值": ("level", (), "峰值", None),
     "零突破": ("level", (), "零的突破", None),
     "清仓归零": ("level", (0.0,), None, None),
