@@ -19,7 +19,8 @@
 #   distil from 12 raw reports fewer).
 # Session 10's student8: v0.4 (the shipped student) as its own base, 3 more epochs on the 78 train
 #   reports: BASE=models/govreport-ner LAYERS='[]' LR=1e-4 EPOCHS=3 (with RAW_EVERY=1 BF16=true
-#   TEACHER_DTYPE=bfloat16), like session 8's student6b.
+#   TEACHER_DTYPE=bfloat16), like session 8's student6b; student9: student8 as BASE, EPOCHS=2, on the 99
+#   train reports of rounds 10–12 (models/README.md, session 10).
 cd "$(dirname "$0")/../.."
 OUT=${1:-runs/student4}
 TEACHER=${TEACHER:-models/govreport-ner-teacher}
