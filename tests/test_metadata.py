@@ -43,7 +43,14 @@ KNOWN_WRONG = {"容城县_2017_28d9e7a7": "body fallback names a partner county 
                # 容城县 once (容城县教育专家咨询委员会), 容城 many times, 全县/县政府: as 清苑区_2013
                "容城县_2019_9dd66c48": "named in full only once: no place found",
                # the same: 确定１９８７年经济体制改革的主要任务 (full-width digits), 1986年同1978年相比
-               "全国_1987_cbe68308": "the year only in running text (确定１９８７年…): not found"}
+               "全国_1987_cbe68308": "the year only in running text (确定１９８７年…): not found",
+               # the old national reports of round 13 name their session only relative to an earlier
+               # one (从去年三月第五届…第一次会议闭幕…, 从去年９月第五届…第三次会议到现在) or not at all
+               "全国_1979_b0d6c6df": "the session only relative to the last one (从去年三月…): not found",
+               "全国_1981_b03d0021": "the session only relative to the last one (从去年９月…): not found",
+               "全国_1982_f250f117": "the year only as 一九八二年 in running text: not found",
+               "全国_1984_ecdb3b56": "the year only relative to the last session (根据一九八三年六月…): not found",
+               "全国_1988_3cb754b7": "the year only in running text: not found"}
 # The 1986 report on the seventh five-year plan (1986–1990) states no year of its own:
 # no title, no session date, no dated heading; the extractor must not guess. Nor does the
 # 1978 report: it opens 向第五届全国人民代表大会作政府工作报告 (the session, not its year),
@@ -127,6 +134,13 @@ def test_plan_heading_cut_by_a_line_break():
     assert report_metadata(text).year == 2015
     # 二、2005年工作总体部署 (全国_2005): the plan heading of the national reports of that decade
     assert report_metadata("各位代表：\n我代表国务院，向大会作政府工作报告。\n二、2005年工作总体部署\n").year == 2005
+
+
+def test_year_from_the_session_it_is_delivered_to():
+    # 全国_1983: 我代表国务院，向第六届全国人民代表大会第一次会议作政府工作报告 (6th NPC: 1983–1987)
+    text = "各位代表：\n我代表国务院，向第六届全国人民代表大会第一次会议作政府工作报告，请予审议。\n"
+    assert report_metadata(text).year == 1983
+    assert report_metadata(text.replace("第一次会议", "第三次会议")).year == 1985
 
 
 def test_year_from_the_first_year_of_a_plan():

@@ -178,6 +178,8 @@ DEFAULT_ROUNDS = [
      "annotations/agreement/round11_second_pass.jsonl"),
     ("Round 12 (7 more reports)", "annotations/agreement/round12_first_pass.jsonl",
      "annotations/agreement/round12_second_pass.jsonl"),
+    ("Round 13 (7 more reports)", "annotations/agreement/round13_first_pass.jsonl",
+     "annotations/agreement/round13_second_pass.jsonl"),
 ]
 
 

@@ -29,7 +29,7 @@ year
        year after) or plan heading (``2020年政府工作的总体要求``, ``二、2022年工作安排``,
        ``三、对2018年政府工作的建议``, ``三、2011年的工作``, ``二、2005年工作总体部署`` -> that year);
     5. a line opening ``2001年是…实施“十五”计划的第一年`` (…开局之年) -> that year;
-    6. ``刚刚过去的1984年`` -> 1985; ``第十一届全国人民代表大会第一次会议以来的五年`` -> 2013.
+    6. ``刚刚过去的1984年`` -> 1985; ``向第六届全国人民代表大会第一次会议作…报告`` -> 1983; ``第十一届全国人民代表大会第一次会议以来的五年`` -> 2013.
 
 Full-width digits (``１９９３年``) count as digits.
 """
@@ -72,6 +72,8 @@ _PROPOSAL = re.compile(r"向大会提出关于(?P<y>(?:19|20)\d{2})")  # 提出�
 _FIRST_YEAR = re.compile(r"^(?P<y>(?:19|20)\d{2})年是[^。]{0,30}(?:第一年|开局之年|起步之年)")
 _JUST_PAST = re.compile(r"刚刚过去的(?P<y>(?:19|20)\d{2})年")  # 刚刚过去的1984年 -> 1985
 _NPC_TERM = re.compile(r"第(?P<n>[一二三四五六七八九十]+)届全国人民代表大会第一次会议以来的五年")
+# 向第六届全国人民代表大会第一次会议作政府工作报告: the session the report is delivered to
+_TO_SESSION = re.compile(r"向第(?P<n>[一二三四五六七八九十]+)届全国人民代表大会第(?P<k>[一二三四五])次会议")
 _CN_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九", 1)}
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _GENERIC = ("全", "我", "本", "各", "该", "此", "区", "县", "市", "省", "城", "社", "地", "景", "园", "街",
@@ -237,6 +239,9 @@ def _year(lines: list[str], text: str) -> tuple[int | None, str | None]:
     m = _JUST_PAST.search(opening)
     if m:
         return int(m.group("y")) + 1, "the year just past"
+    m = _TO_SESSION.search(opening)
+    if m:
+        return _npc_first_session(m.group("n")) + _CN_DIGITS[m.group("k")] - 1, "the session it is delivered to"
     m = _NPC_TERM.search(opening)
     if m:
         return _npc_first_session(m.group("n")) + 5, "five years since the NPC's first session"

@@ -167,6 +167,7 @@ UNITS: dict[str, str] = {
     # money below the 元 (grain purchase prices: 每斤提高3分、5分和1毛钱), kept as written
     "分": "分", "分钱": "分", "毛": "角", "毛钱": "角", "角": "角",
     "档": "档", "条段": "条段",  # 由四档税率简并至三档; 在建高速公路16条段
+    "道": "道", "印张": "印张", "册（张）": "册",  # 五道手续; 四百五十六亿印张; 二百三十九亿册（张）
 }
 _UNIT_RE = "|".join(sorted(map(re.escape, UNITS), key=len, reverse=True))
 
@@ -216,18 +217,18 @@ _CN_QUANTITY = re.compile(
 )
 
 # Named comparisons (spec rule 2, D19, D15).
-_PARITY = re.compile(r"^(?:与|和|同)(?P<base>.+?)(?P<approx>基本)?(?:保持)?(?:持平|同步|匹配|相当|一致|同价|相适应)$")
+_PARITY = re.compile(r"^(?:与|和|同)(?P<base>.+?)(?P<approx>基本)?(?:保持)?(?:持平|同步|匹配|相当|一致|同价|相适应|相协调)$")
 _REQUIREMENT = re.compile(r"^(?:达到或超过|完成或超额完成|超额完成|达到|完成|符合)"
                           r"(?P<base>.*?(?:要求|标准|标|任务|计划|水平|目标值|目标|进度|实际规模))$")
 _ABOVE = re.compile(r"^(?:高于|超过)(?P<base>(?:\d{4}年|\D).*)$")  # 超过1953年到1978年的总和
 _BELOW = re.compile(r"^(?:低于)(?P<base>\D.*)$")
-_NEAR = re.compile(r"^(?:相当或接近|接近或相当于?|接近)(?P<base>\D.*)$")  # 相当或接近世界平均水平
+_NEAR = re.compile(r"^(?:相当或接近|接近或相当于?|相等或接近于?|接近)(?P<base>(?:\d{4}年|\D).*)$")  # 相当或接近世界平均水平
 # 保持近两年的水平, 维持在一九八五年的水平, 相当于1978年到1990年…的总和 (a baseline may open with a year)
 _KEEP_LEVEL = re.compile(r"^(?:相当于|保持在?|维持在?)(?P<base>(?:\d{4}年|\D).*?(?:水平|总和))$")
 _CAP_LEVEL = re.compile(r"^控制在(?P<base>(?:\d{4}年|\D).*?水平)$")  # 控制在去年水平
 _WITHIN = re.compile(r"^控制在(?P<base>\D.+?)[以之]内$")  # 控制在调控目标以内, 控制在预算目标之内
 _IN_RANGE = re.compile(r"^(?P<base>\D.+?范围)(?:以)?内$")  # (限制在)国家规定的范围内
-_NOT_ABOVE = re.compile(r"^(?:不突破|不超过|不高于)(?P<base>\D.*)$")  # 不突破国家预算
+_NOT_ABOVE = re.compile(r"^(?:不突破|不能超过|不超过|不高于)(?P<base>\D.*)$")  # 不突破国家预算
 _NOT_BELOW = re.compile(r"^(?:不低于|不少于)(?P<base>\D.*)$")  # 不低于上年
 # Comparisons with a named baseline, tried in this order: (pattern, direction, qualifier).
 _COMPARISONS = ((_REQUIREMENT, "level", None), (_ABOVE, "limit", "over"), (_BELOW, "limit", "under"),
@@ -247,6 +248,7 @@ _FIXED: dict[str, tuple[str, tuple[float, ...], str | None, str | None]] = {
     "只增不减": ("limit", (), "不减少", None),
     "不减少": ("limit", (), "不减少", None),
     "不下降": ("limit", (), "不下降", None),
+    "不致下降": ("limit", (), "不下降", None),
     "翻一番": ("increase", (1.0,), None, None),  # doubling: +1 倍 (D10)
     "翻两番": ("increase", (3.0,), None, None),
     "一番": ("increase", (1.0,), None, None),  # 翻了[一番] (D7)
