@@ -224,6 +224,7 @@ def _year(lines: list[str], text: str) -> tuple[int | None, str | None]:
     m = _PROPOSAL.search(opening)
     if m:
         return int(m.group("y")), "proposal in the opening lines"
+    first_year = None  # a heading anywhere wins over 2001年是…的第一年: one pass, kept for after it
     for line in text.split("\n"):
         line = re.sub(r"\s+", "", line).translate(_FULLWIDTH_DIGITS)
         m = _REVIEW.match(line)
@@ -232,10 +233,9 @@ def _year(lines: list[str], text: str) -> tuple[int | None, str | None]:
         m = _PLAN.match(line)
         if m:
             return int(m.group("y")), "plan heading"
-    for line in text.split("\n"):
-        m = _FIRST_YEAR.match(re.sub(r"\s+", "", line).translate(_FULLWIDTH_DIGITS))
-        if m:
-            return int(m.group("y")), "the first year of a plan"
+        first_year = first_year or _FIRST_YEAR.match(line)
+    if first_year:
+        return int(first_year.group("y")), "the first year of a plan"
     m = _JUST_PAST.search(opening)
     if m:
         return int(m.group("y")) + 1, "the year just past"
