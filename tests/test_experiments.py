@@ -66,3 +66,18 @@ def test_dev_evaluations_per_decoding_and_a_named_table(tmp_path: Path) -> None:
         "0.600", "0.720", "0.700", "0.620"]
     assert [rows["plain"][head.index(k)] for k in ("dev F1 viterbi", "dev F1 argmax")] == ["–", "–"]
     assert experiments.main([str(run), "--readme", str(readme), "--marker", "missing"]) == 1
+
+
+def test_a_crf_run_shows_the_per_label_f1_of_its_own_decoding(tmp_path: Path) -> None:
+    run = _run(tmp_path / "crf", 1e-4, [0.5])
+    with (run / "train_config.toml").open("a", encoding="utf-8") as f:
+        f.write('decoding = "crf"\n')
+    (run / "eval").mkdir()
+    for decoding, f1 in (("viterbi", 0.70), ("crf", 0.74)):
+        (run / "eval" / f"dev.{decoding}.json").write_text(json.dumps(
+            {"micro": {"f1": f1}, "per_label": {"PROJECT": {"f1": f1 - 0.1}}}), encoding="utf-8")
+    lines = experiments.table([experiments.run_row(run)], shown=("decoding",)).splitlines()
+    head = [c.strip("| ") for c in lines[0].split(" | ")]
+    row = [c.strip("| ") for c in lines[2].split(" | ")]
+    assert [row[head.index(k)] for k in ("decoding", "dev F1 viterbi", "dev F1 crf", "PROJECT")] == [
+        "crf", "0.700", "0.740", "0.640"]

@@ -230,7 +230,7 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(corpus, monkeypatch, w
     whole = _cfg(corpus, f"whole-{where}", **over)
     train(whole)
     cfg = _cfg(corpus, f"killed-{where}", **over)
-    real_save, real_loss = training.save_checkpoint, training.window_loss
+    real_save, real_loss = training.save_checkpoint, training.gold_loss
     calls = {"loss": 0}
 
     def save_then_die(path, identity, state, *args):
@@ -247,13 +247,13 @@ def test_a_killed_run_resumes_to_the_uninterrupted_result(corpus, monkeypatch, w
         return real_loss(*args)
 
     monkeypatch.setattr(training, "save_checkpoint", save_then_die)
-    monkeypatch.setattr(training, "window_loss", loss_then_die)
+    monkeypatch.setattr(training, "gold_loss", loss_then_die)
     with pytest.raises(Killed):
         train(cfg)
     assert (Path(cfg.output_dir) / training.CHECKPOINT).exists()
     assert [e["epoch"] for e in _log(cfg)] == [1, 2]
     monkeypatch.setattr(training, "save_checkpoint", real_save)
-    monkeypatch.setattr(training, "window_loss", real_loss)
+    monkeypatch.setattr(training, "gold_loss", real_loss)
     resumed = train(cfg)
     assert _log(cfg) == _log(whole)
     assert resumed["best_epoch"] == json.loads((Path(whole.output_dir) / "train_summary.json").read_text())["best_epoch"]

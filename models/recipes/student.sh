@@ -7,8 +7,9 @@
 # paragraphs are cut at sentence ends (sentence_windows). Resumable: re-run after a kill (the
 # teacher's labels are kept in OUT until the run ends).
 # Usage: [TEACHER=…] [BASE=$TEACHER] [LAYERS='[0, 4, 8, 11]'] [EPOCHS=3] [RAW_EVERY=2] [BF16=false] \
-#          [TEACHER_DTYPE=float32] [LR=2e-4] \
+#          [TEACHER_DTYPE=float32] [LR=2e-4] [EXTRA='--set seed=43 --set edge_smoothing=0.1'] \
 #          models/recipes/student.sh [OUT]          (default runs/student4; log: OUT.log)
+# EXTRA: more `--set key=value` settings of scripts/train.py, after the recipe's own (ablations).
 # Session 6's student4: the defaults (every other raw report, bf16 off: emulated on Zen 3), made
 # before the test-place filter (so its list of raw reports was shifted from today's by one).
 # Session 7's student6: TEACHER=runs/teacher44 LAYERS='[0, 2, 4, 6, 8, 11]' RAW_EVERY=1 BF16=true
@@ -40,4 +41,4 @@ exec .venv/bin/python scripts/train.py --set base_model="\"$BASE\"" \
   --set distill_files="[$RAW]" --set temperature=2.0 --set distill_alpha=0.5 \
   --set lr=$LR --set batch_size=8 --set epochs=$EPOCHS --set patience=2 --set eval_batch_size=8 \
   --set group_by_length=true --set sentence_windows=true --set bf16=$BF16 \
-  --set output_dir="\"$OUT\"" >> "$OUT.log" 2>&1
+  --set output_dir="\"$OUT\"" $EXTRA >> "$OUT.log" 2>&1

@@ -10,7 +10,8 @@ best dev F1 and its epoch, per-label dev F1 at that epoch, and with
 ablations with longer runs). A run folder with ``eval/dev.<decoding>.json``
 files (``scripts/evaluate.py --split dev --decoding D --json ...`` on its saved
 model) also gets the dev micro F1 of each decoding, and the per-label F1 of the
-first one in :data:`DECODINGS` that is there instead of the training loop's.
+run's own decoding (its ``decoding`` setting), or else of the first one in
+:data:`DECODINGS` that is there, instead of the training loop's.
 With ``--readme`` the table replaces the text between the EXPERIMENTS markers
 of that file (``--marker NAME``: the markers ``EXPERIMENTS:NAME:BEGIN`` and
 ``EXPERIMENTS:NAME:END``, for a second table).
@@ -28,7 +29,7 @@ from pathlib import Path
 BEGIN, END = "<!-- EXPERIMENTS:BEGIN (scripts/experiments.py) -->", "<!-- EXPERIMENTS:END -->"
 SHOWN = ("base_model", "scheme", "section_context", "max_length", "lr", "warmup_ratio", "epochs",
          "stop_after_epoch", "batch_size", "silver_files")
-DECODINGS = ("viterbi", "argmax")  # eval/dev.<decoding>.json, preferred first
+DECODINGS = ("viterbi", "argmax", "crf")  # eval/dev.<decoding>.json, preferred first
 LABELS = ("PROJECT", "METRIC", "TARGET", "VALUE")
 
 
@@ -79,7 +80,9 @@ def table(rows: list[dict], at_epoch: int | None = None, shown: tuple[str, ...] 
             cells.append(f"{at[0]:.3f}" if at and at[0] is not None else "–")
         cells += [str(best["epoch"]), f"{best['dev_f1']:.3f}"]
         cells += [f"{evaluations[d]['micro']['f1']:.3f}" if d in evaluations else "–" for d in evaluated]
-        preferred = next((evaluations[d] for d in DECODINGS if d in evaluations), None)
+        own = cfg.get("decoding")
+        order = ([own] if own in evaluations else []) + [d for d in DECODINGS if d in evaluations]
+        preferred = evaluations[order[0]] if order else None
         if preferred is not None:
             per_label = {label: v["f1"] for label, v in preferred["per_label"].items()}
         else:

@@ -13,6 +13,10 @@ probabilities (rows of a ``(pieces, tags)`` array):
     the pieces' probabilities is maximized under the IOB2 constraints (``I-X``
     only after ``B-X`` or ``I-X``, never first). No transition scores are
     learned; the constraint alone decides between a fragment and a whole name.
+``crf``
+    The same Viterbi search with learned transition scores added to the
+    log-probabilities (``transitions[i, j]``: tag ``j`` after tag ``i``), those
+    of a model trained with a CRF layer (:mod:`pipeline.model.crf`).
 
 Pieces that cover no character (``mask`` false) are not decoded: they get
 ``O`` and do not interrupt an entity (``tags_to_spans`` skips them too).
@@ -31,7 +35,7 @@ from typing import Sequence
 
 import numpy as np
 
-DECODERS: tuple[str, ...] = ("viterbi", "argmax")
+DECODERS: tuple[str, ...] = ("viterbi", "argmax", "crf")
 
 
 def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -51,24 +55,28 @@ def allowed_transitions(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def decode(probs: np.ndarray, tags: Sequence[str], method: str = "viterbi",
-           mask: Sequence[bool] | None = None) -> tuple[list[int], list[float]]:
-    """Tag indices and their probabilities for each row of ``probs`` (see module doc)."""
+           mask: Sequence[bool] | None = None,
+           transitions: np.ndarray | None = None) -> tuple[list[int], list[float]]:
+    """Tag indices and their probabilities for each row of ``probs`` (see module
+    doc); ``transitions`` (``(tags, tags)`` learned scores) only with ``crf``."""
     if method not in DECODERS:
         raise ValueError(f"unknown decoding {method!r} (expected one of {', '.join(DECODERS)})")
+    if (method == "crf") != (transitions is not None):
+        raise ValueError("crf decoding needs learned transitions, and only it takes them")
     probs = np.asarray(probs, dtype=np.float64)
     n = len(probs)
     keep = np.arange(n) if mask is None else np.flatnonzero(np.asarray(mask, dtype=bool))
     chosen = np.zeros(n, dtype=np.int64)  # tag 0 is "O"
     if len(keep):
         rows = probs[keep]
-        chosen[keep] = rows.argmax(-1) if method == "argmax" else _viterbi(rows, tags)
+        chosen[keep] = rows.argmax(-1) if method == "argmax" else _viterbi(rows, tags, transitions)
     scores = probs[np.arange(n), chosen] if n else np.zeros(0)
     return chosen.tolist(), scores.tolist()
 
 
-def _viterbi(rows: np.ndarray, tags: Sequence[str]) -> np.ndarray:
+def _viterbi(rows: np.ndarray, tags: Sequence[str], learned: np.ndarray | None = None) -> np.ndarray:
     start, transition = allowed_transitions(tags)
-    penalty = np.where(transition, 0.0, -np.inf)
+    penalty = np.where(transition, 0.0 if learned is None else np.asarray(learned, np.float64), -np.inf)
     emissions = np.log(np.clip(rows, 1e-12, None))
     score = np.where(start, emissions[0], -np.inf)
     back = np.zeros(rows.shape, dtype=np.int64)

@@ -8,7 +8,7 @@ folder's ``README.md``): the normalization in front of the model (traditional
 characters, scraped-text damage, boilerplate), the paragraph windows, the
 section marker after ``[CLS]`` (``[REVIEW]``/``[PLAN]``/``[OTHER]``: without it
 the model must guess TARGET vs VALUE from the sentence alone), the decoding
-(Viterbi, whole words), the span-edge rules and the per-label minimum span scores.
+(Viterbi, a CRF model's learned transitions, whole words), the span-edge rules and the per-label minimum span scores.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ What this plain use does not do, and the govreport-ner pipeline does
 offsets back into the raw file); splitting into paragraphs and windows of at most
 {max_length} positions (longer inputs are truncated here); the section marker token after
 `[CLS]` ({markers}), which is how the model tells a plan TARGET from a review VALUE;
-IOB2-constrained Viterbi decoding and whole-word span edges; the annotation rules on
+IOB2-constrained Viterbi decoding (with the learned transitions of a model trained with a
+CRF layer) and whole-word span edges; the annotation rules on
 span edges (punctuation, leading adverbs); the per-label minimum span scores (`min_score`,
 chosen on dev), below which the pipeline drops a predicted span.
 """

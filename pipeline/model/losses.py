@@ -1,8 +1,10 @@
 """The training losses of the ``govreport_ner`` component, on a batch of windows.
 
 :func:`window_loss` is the token cross-entropy of fine-tuning (each window weighted,
-optionally smoothed at entity edges: :func:`edge_positions`); :func:`distill_loss`
-mixes it with the teacher's soft targets (:mod:`pipeline.model.distillation`).
+optionally smoothed at entity edges: :func:`edge_positions`), or with a CRF layer
+:func:`crf_loss` (the gold sequences' negative log-likelihood, :mod:`pipeline.model.crf`);
+:func:`distill_loss` mixes either with the teacher's soft targets
+(:mod:`pipeline.model.distillation`).
 Positions labelled :data:`IGNORE` (specials, the section marker, empty pieces,
 padding) count in neither.
 """
@@ -49,13 +51,32 @@ def window_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor
     return (ce * mask * weight[:, None]).sum() / mask.sum().clamp(min=1.0)
 
 
+def crf_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor, crf) -> torch.Tensor:
+    """The gold tag sequences' negative log-likelihood under ``crf`` (a
+    :class:`pipeline.model.crf.TagTransitions`), each window weighted by its
+    ``weight``, per labelled piece (the scale of :func:`window_loss`)."""
+    nll, pieces = crf.nll(logits, labels)
+    return (nll * weight).sum() / pieces.sum().clamp(min=1).float()
+
+
+def gold_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor,
+              edge_smoothing: float = 0.0, tags: Sequence[str] | None = None, crf=None) -> torch.Tensor:
+    """:func:`crf_loss` with a CRF layer, else :func:`window_loss`."""
+    if crf is not None:
+        if edge_smoothing:
+            raise ValueError("edge_smoothing is for the token cross-entropy, not a CRF layer")
+        return crf_loss(logits, labels, weight, crf)
+    return window_loss(logits, labels, weight, edge_smoothing, tags)
+
+
 def distill_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tensor,
                  teacher_logp: torch.Tensor, *, temperature: float, alpha: float,
-                 edge_smoothing: float = 0.0, tags: Sequence[str] | None = None) -> torch.Tensor:
-    """``(1 - alpha)`` × the cross-entropy of the windows with ``weight`` > 0 (gold
-    and silver; :func:`window_loss`) + ``alpha`` × ``T²`` ×
+                 edge_smoothing: float = 0.0, tags: Sequence[str] | None = None, crf=None) -> torch.Tensor:
+    """``(1 - alpha)`` × the gold loss of the windows with ``weight`` > 0 (gold
+    and silver; :func:`gold_loss`) + ``alpha`` × ``T²`` ×
     the mean KL divergence from the teacher's to the student's distribution at
-    temperature ``T`` over every piece position (``labels`` ≠ ``IGNORE``)."""
+    temperature ``T`` over every piece position (``labels`` ≠ ``IGNORE``). With a
+    CRF layer the soft targets apply to the emissions (the logits)."""
     if temperature <= 0 or not 0.0 <= alpha <= 1.0:
         raise ValueError(f"temperature must be > 0 and alpha in [0, 1], got {temperature}, {alpha}")
     logits = logits.float()
@@ -65,6 +86,6 @@ def distill_loss(logits: torch.Tensor, labels: torch.Tensor, weight: torch.Tenso
     kl = (t.exp() * (t - s)).sum(-1)
     kl = (kl * mask).sum() / mask.sum().clamp(min=1.0) * temperature ** 2
     gold = weight > 0
-    ce = (window_loss(logits[gold], labels[gold], weight[gold], edge_smoothing, tags)
+    ce = (gold_loss(logits[gold], labels[gold], weight[gold], edge_smoothing, tags, crf)
           if bool(gold.any()) else logits.sum() * 0.0)
     return (1.0 - alpha) * ce + alpha * kl

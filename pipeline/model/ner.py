@@ -21,8 +21,9 @@ Inference runs under ``torch.inference_mode()`` in the precision of the
 has native bfloat16 instructions and int8 elsewhere; ``float32`` (the precision
 of published scores), ``bfloat16`` and ``int8`` can be set explicitly.
 
-``nlp.to_disk()`` writes ``model/`` (safetensors), ``tokenizer/`` and ``cfg``;
-``spacy.load()`` restores it without network access.
+``nlp.to_disk()`` writes ``model/`` (safetensors), ``tokenizer/`` and ``cfg`` (and
+``transitions.json`` for a model trained with a CRF layer, decoding ``crf``:
+:mod:`pipeline.model.crf`); ``spacy.load()`` restores it without network access.
 
 ``nlp.pipe(texts, n_process=N)`` works: spaCy forks N workers on Linux, and a
 forked process that used the parent's OpenMP thread pool hangs on its first
@@ -50,6 +51,7 @@ from spacy.util import minibatch
 from pipeline.annotation.schema import Record, Span
 from pipeline.model import precision
 from pipeline.model.decoding import DECODERS, decode, snap_to_words
+from pipeline.model.crf import TRANSITIONS_FILE, load_transitions, save_transitions
 from pipeline.model.settings import DEFAULTS, NERSettings
 from pipeline.text.docs import make_char_doc, paragraphs, set_entities, set_paragraphs
 from pipeline.text.structure import infer_section
@@ -183,6 +185,7 @@ class TransformerNER:
         self.model = None  # the weights (what to_disk saves)
         self.runner = None  # the module inference calls: the model, or its int8 copy
         self.tokenizer = None
+        self.crf = None  # learned tag transitions (pipeline.model.crf), for decoding = "crf"
         self.progress: Callable[[int, int], None] | None = None
         """Called as ``progress(windows_done, windows_total)`` after each forward
         pass of :meth:`window_probs` (the batch runner shows progress inside a
@@ -295,6 +298,7 @@ class TransformerNER:
                 enc = self.encode(text)
                 if any(s < e for s, e in enc.offsets):  # something to tag
                     paras.append((d, para.start_char, text, enc, self.windows(enc, para.label_, text)))
+        transitions = self._transitions()
         probs = self.window_probs([w for p in paras for w in p[-1]])
         result: list[list[tuple[int, int, str, float]]] = [[] for _ in docs]
         k = 0
@@ -302,11 +306,20 @@ class TransformerNER:
             rows = _owned_rows(probs[k:k + len(wins)], wins, len(enc))
             k += len(wins)
             chosen, scores = decode(rows.numpy(), self.tags, self.decoding,
-                                    mask=[s < e for s, e in enc.offsets])
+                                    mask=[s < e for s, e in enc.offsets], transitions=transitions)
             tags = [self.tags[i] for i in chosen]
             for s, e, label, score in self._spans(text, enc, tags, scores):
                 result[d].append((s + offset, e + offset, label, score))
         return result
+
+    def _transitions(self):
+        """The learned transition scores when decoding with them (``crf``), else ``None``."""
+        if self.decoding != "crf":
+            return None
+        if self.crf is None:
+            raise ModelNotReady(f"{self.name}: decoding 'crf' needs learned transitions "
+                                f"({TRANSITIONS_FILE} of a model trained with decoding = \"crf\")")
+        return self.crf.to_numpy()
 
     def _spans(self, text: str, enc: Encoding, tags: list[str], scores: list[float]):
         """The paragraph's character spans from its piece tags: whole Latin words and
@@ -374,12 +387,17 @@ class TransformerNER:
         return self.settings.config()
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
-        """Write ``model/`` (safetensors, current dtype), ``tokenizer/`` and ``cfg``."""
+        """Write ``model/`` (safetensors, current dtype), ``tokenizer/``, ``cfg`` and,
+        for a model with learned transitions, ``transitions.json``."""
         self._require_model()
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(path / "model")
         self.tokenizer.save_pretrained(path / "tokenizer")
+        if self.crf is not None:
+            save_transitions(self.crf, path)
+        else:
+            (path / TRANSITIONS_FILE).unlink(missing_ok=True)
         (path / "cfg").write_text(json.dumps(self.cfg(), ensure_ascii=False, indent=2), encoding="utf-8")
 
     def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> TransformerNER:
@@ -406,6 +424,10 @@ class TransformerNER:
         self.section_context = section_context
         self.style_rules = bool(cfg.get("style_rules", True))  # models saved before it existed
         model, tokenizer = _load_component_files(path)
+        self.crf = load_transitions(path, self.tags)
+        if self.decoding == "crf" and self.crf is None:
+            raise ModelLoadError(f"{path / TRANSITIONS_FILE}: missing (decoding 'crf' needs the "
+                                 "transitions of a model trained with decoding = \"crf\")")
         self.set_model(model, tokenizer)
         return self
 

@@ -33,7 +33,7 @@ class NERSettings:
     batch_size: int = 32  # windows per forward pass at inference
     dtype: str = "auto"  # inference precision (pipeline.model.precision)
     style_rules: bool = True  # trim predicted span edges to the project's rules
-    decoding: str = "viterbi"  # piece tags: "viterbi" (well-formed IOB2) or "argmax" (pipeline.model.decoding)
+    decoding: str = "viterbi"  # piece tags: "viterbi" (well-formed IOB2), "argmax" or "crf" (learned transitions; pipeline.model.decoding)
     min_score: dict[str, float] = field(default_factory=dict)  # per label: spans scoring below are dropped
     # (chosen on dev by ``evaluate --tune-min-score``; {}: keep every span)
 

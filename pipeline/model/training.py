@@ -14,7 +14,9 @@ TOML syntax; bare words are strings). The loop follows HF ``run_ner.py``:
    ``windows``), so training sees exactly the windows inference sees;
 3. AdamW (no decay on biases and LayerNorm), linear warmup and decay,
    gradient accumulation, gradient clipping, bf16 autocast on CPU, a fixed seed;
-   optionally label smoothing on entity edges (``edge_smoothing``);
+   optionally label smoothing on entity edges (``edge_smoothing``), or with
+   ``decoding = "crf"`` a CRF layer trained end to end (:mod:`pipeline.model.crf`:
+   learned transitions, warm-started from ``base_model``'s when it has them);
 4. after each epoch, strict IOB2 span F1 (``seqeval``) on the dev records,
    computed on character tags from the component's own predictions;
    early stopping after ``patience`` epochs without improvement;
@@ -73,7 +75,7 @@ from pipeline.annotation.schema import LABELS, Record, Span
 from pipeline.annotation.scores import score
 from pipeline.files import write_atomic
 from pipeline.model.batching import LengthGroupedBatches, collate_windows
-from pipeline.model.losses import IGNORE, distill_loss, edge_positions, window_loss  # noqa: F401 (re-exported)
+from pipeline.model.losses import IGNORE, distill_loss, edge_positions, gold_loss, window_loss  # noqa: F401 (re-exported)
 from pipeline.model.ner import FACTORY, TransformerNER, load_base_model, predict_records
 from pipeline.model.settings import DEFAULTS, NERSettings
 from pipeline.model.tokenization import AlignmentStats, spans_to_tags
@@ -99,7 +101,7 @@ class TrainConfig:
     silver_weight: float = 0.5  # loss weight of silver windows (gold: 1.0)
     labels: list[str] = field(default_factory=lambda: list(DEFAULTS.labels))  # entity labels (a benchmark's own)
     style_rules: bool = DEFAULTS.style_rules  # the project's boundary rules: validate data, trim span edges
-    decoding: str = DEFAULTS.decoding  # piece tags in dev evaluation and the saved model: viterbi or argmax
+    decoding: str = DEFAULTS.decoding  # piece tags in dev evaluation and the saved model: viterbi, argmax or crf (a CRF layer)
     scheme: str = DEFAULTS.scheme  # "subword" (tokenizer pieces) or "char" (one piece per character)
     section_context: bool = DEFAULTS.section_context  # section marker token after [CLS]
     max_length: int = DEFAULTS.max_length  # model positions per window, specials included
@@ -114,6 +116,7 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
     edge_smoothing: float = 0.0  # label smoothing at entities' first and last pieces (0: off)
+    crf_lr: float = 1e-2  # learning rate of a CRF layer's transitions (decoding = "crf")
     student_layers: list[int] = field(default_factory=list)  # keep only these encoder layers (empty: all)
     teacher: str = ""  # trained pipeline folder to distill from ("": plain fine-tuning)
     teacher_dtype: str = "float32"  # the teacher's precision when labelling
@@ -283,13 +286,32 @@ def evaluate(nlp, records: Sequence[Record], batch_size: int = 32, bf16: bool = 
     }
 
 
-def make_optimizer(model, *, lr: float, weight_decay: float) -> torch.optim.AdamW:
-    """AdamW with ``weight_decay`` on every weight but biases and norms."""
-    decay, no_decay = [], []
+def _start_transitions(base_model: str, tags: Sequence[str]):
+    """The CRF layer a run starts from: ``base_model``'s learned transitions when it
+    is a trained pipeline that has them, else zeros (plain constrained Viterbi)."""
+    from pipeline.model.crf import TagTransitions, load_transitions
+
+    saved = load_transitions(Path(base_model) / FACTORY, tags)
+    return saved if saved is not None else TagTransitions(tags)
+
+
+def make_optimizer(model, *, lr: float, weight_decay: float, crf_lr: float | None = None) -> torch.optim.AdamW:
+    """AdamW with ``weight_decay`` on every weight but biases and norms; a CRF layer's
+    transitions (``model.crf``) in a group of their own at ``crf_lr`` (default ``lr``),
+    without decay."""
+    decay, no_decay, crf = [], [], []
     for name, param in model.named_parameters():
-        if param.requires_grad:
-            (no_decay if name.endswith("bias") or "LayerNorm" in name or "norm" in name.lower() else decay).append(param)
+        if not param.requires_grad:
+            continue
+        if name.startswith("crf."):
+            crf.append(param)
+        elif name.endswith("bias") or "LayerNorm" in name or "norm" in name.lower():
+            no_decay.append(param)
+        else:
+            decay.append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if crf:
+        groups.append({"params": crf, "weight_decay": 0.0, "lr": lr if crf_lr is None else crf_lr})
     return torch.optim.AdamW(groups, lr=lr)
 
 
@@ -415,6 +437,10 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
 
         keep_layers(model, cfg.student_layers)
     ner.set_model(model, tokenizer, cast=False)
+    if cfg.decoding == "crf":  # trained with the model (a submodule while training: optimizer, checkpoints)
+        if cfg.edge_smoothing:
+            raise ValueError("edge_smoothing is for the token cross-entropy, not decoding = \"crf\"")
+        model.crf = ner.crf = _start_transitions(cfg.base_model, ner.tags)
 
     checks = {"labels": cfg.labels, "style_rules": cfg.style_rules}
     train_ds = load_dataset(gold, cfg.splits_file, cfg.train_split, **checks)
@@ -461,7 +487,7 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
     total_steps = steps_per_epoch * cfg.epochs
     if cfg.max_steps:
         total_steps = min(total_steps, cfg.max_steps)
-    optimizer = make_optimizer(model, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = make_optimizer(model, lr=cfg.lr, weight_decay=cfg.weight_decay, crf_lr=cfg.crf_lr)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
 
     log_path, ckpt_path = out_dir / "train_log.jsonl", out_dir / CHECKPOINT
@@ -483,9 +509,9 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
             if cfg.teacher:
                 loss = distill_loss(logits, batch["labels"], batch["weight"], batch["teacher_logp"],
                                     temperature=cfg.temperature, alpha=cfg.distill_alpha,
-                                    edge_smoothing=cfg.edge_smoothing, tags=ner.tags)
+                                    edge_smoothing=cfg.edge_smoothing, tags=ner.tags, crf=ner.crf)
             else:
-                loss = window_loss(logits, batch["labels"], batch["weight"], cfg.edge_smoothing, ner.tags)
+                loss = gold_loss(logits, batch["labels"], batch["weight"], cfg.edge_smoothing, ner.tags, ner.crf)
             (loss / cfg.grad_accum).backward()
             losses.append(loss.item())
             if (i + 1) % cfg.grad_accum == 0 or i + 1 == len(loader):
@@ -525,6 +551,8 @@ def train(cfg: TrainConfig, make_nlp: Callable[[], Any] = make_nlp) -> dict:
             save_checkpoint(ckpt_path, identity, state, model, optimizer, scheduler, generator)
 
     model.load_state_dict(state.best_state)
+    if ner.crf is not None:  # saved beside the weights (transitions.json), not inside them
+        del model.crf
     ner.set_model(model, tokenizer)  # eval mode, inference dtype
     nlp.meta["name"] = "govreport_ner"
     nlp.meta["performance"] = {"ents_f": state.best_f1 if dev_records else None}
