@@ -81,3 +81,20 @@ def test_a_crf_run_shows_the_per_label_f1_of_its_own_decoding(tmp_path: Path) ->
     row = [c.strip("| ") for c in lines[2].split(" | ")]
     assert [row[head.index(k)] for k in ("decoding", "dev F1 viterbi", "dev F1 crf", "PROJECT")] == [
         "crf", "0.700", "0.740", "0.640"]
+
+
+def test_thresholds_chosen_on_dev_add_the_shipped_configurations_estimate(tmp_path: Path) -> None:
+    tuned = _run(tmp_path / "tuned", 1e-4, [0.5])
+    plain = _run(tmp_path / "plain", 1e-4, [0.4])
+    (tuned / "eval").mkdir()
+    (tuned / "eval" / "dev.thresholds.json").write_text(json.dumps(
+        {"before": {"micro": {"f1": 0.80}}, "after": {"micro": {"f1": 0.83}},
+         "left_out": {"micro": {"f1": 0.82}, "per_label": {"PROJECT": {"f1": 0.71}}}}), encoding="utf-8")
+    rows = [experiments.run_row(f) for f in (tuned, plain)]
+    lines = experiments.table(rows, shown=()).splitlines()
+    head = [c.strip("| ") for c in lines[0].split(" | ")]
+    cols = ("+ min_score in sample", "left one document out", "PROJECT left out")
+    cells = {line.split(" | ")[0].strip("| "): [c.strip("| ") for c in line.split(" | ")] for line in lines[2:]}
+    assert [cells["tuned"][head.index(c)] for c in cols] == ["0.830", "0.820", "0.710"]
+    assert [cells["plain"][head.index(c)] for c in cols] == ["–", "–", "–"]
+    assert "left one document out" not in experiments.table(rows[1:], shown=())

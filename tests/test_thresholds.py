@@ -96,3 +96,30 @@ def test_tuning_on_test_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "never on test" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--data", str(data), "--model", str(tmp_path), "--split", "dev", "--write-min-score"])
+
+
+def test_tuning_on_dev_writes_its_scores_and_the_thresholds(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """--tune-min-score --json: the scores before and after the chosen thresholds and
+    left one document out (what scripts/experiments.py tabulates); --write-min-score
+    stores the same thresholds in the model."""
+    import json
+
+    from train_data import write_tiny_corpus
+
+    from pipeline.cli.evaluate import main
+    from pipeline.model.build import load_pipeline
+
+    write_tiny_corpus(tmp_path)
+    tiny_pipeline(tmp_path / "base").to_disk(tmp_path / "model")
+    out = tmp_path / "dev.thresholds.json"
+    assert main(["--data", str(tmp_path / "gold.jsonl"), "--splits", str(tmp_path / "splits.json"),
+                 "--model", str(tmp_path / "model"), "--split", "dev", "--tune-min-score",
+                 "--write-min-score", "--json", str(out)]) == 0
+    scores = json.loads(out.read_text(encoding="utf-8"))
+    assert scores["split"] == "dev" and scores["decoding"] == "viterbi"
+    for key in ("before", "after", "left_out"):
+        assert 0.0 <= scores[key]["micro"]["f1"] <= 1.0
+    assert scores["after"]["micro"]["f1"] >= scores["before"]["micro"]["f1"]  # chosen in sample
+    saved = load_pipeline(tmp_path / "model").get_pipe("govreport_ner").min_score
+    assert saved == scores["min_score"]
+    assert f"scores: {out}" in capsys.readouterr().out

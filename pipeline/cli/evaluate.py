@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="splits file for --split (default: annotations/splits.json)")
     parser.add_argument("--model", default="none",
                         help="trained model folder, or 'none' to score only the rule baseline")
-    parser.add_argument("--json", type=Path, help="write the scores here as JSON")
+    parser.add_argument("--json", type=Path, help="write the scores here as JSON (with --tune-min-score: "
+                                                      "before and after the thresholds, and left one "
+                                                      "document out)")
     parser.add_argument("--errors", type=Path,
                         help="error file (JSONL; default: outputs/evaluation/<data>.errors.jsonl)")
     parser.add_argument("--batch-size", type=int, default=32, help="paragraphs per batch")
@@ -168,11 +170,17 @@ def _tune(args: argparse.Namespace, records) -> int:
           f"saved thresholds: {saved or 'none'})")
     print(format_tuning(result))
     print(f"min_score = {result['min_score']}")
+    held = None
     if len({r.doc_id for r in gold}) > 1:  # the honest estimate: thresholds chosen without the document
         held = leave_one_document_out(gold, predicted, ner.labels)["scores"]
         print(f"leave-one-document-out: micro F1 {result['before']['micro']['f1']:.3f} -> "
               f"{held['micro']['f1']:.3f} (" + ", ".join(
                   f"{k} {v['f1']:.3f}" for k, v in held["per_label"].items()) + ")")
+    if args.json:
+        write_json(args.json, {"model": str(args.model), "split": args.split, "dtype": ner.precision,
+                               "decoding": ner.decoding, "min_score": result["min_score"],
+                               "before": result["before"], "after": result["after"], "left_out": held})
+        print(f"scores: {args.json}")
     if args.write_min_score:
         save_ner_setting(args.model, "min_score", result["min_score"])
         print(f"written to {args.model}/config.cfg")

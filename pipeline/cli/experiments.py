@@ -11,7 +11,11 @@ ablations with longer runs). A run folder with ``eval/dev.<decoding>.json``
 files (``scripts/evaluate.py --split dev --decoding D --json ...`` on its saved
 model) also gets the dev micro F1 of each decoding, and the per-label F1 of the
 run's own decoding (its ``decoding`` setting), or else of the first one in
-:data:`DECODINGS` that is there, instead of the training loop's.
+:data:`DECODINGS` that is there, instead of the training loop's. A run folder with
+``eval/dev.thresholds.json`` (``scripts/evaluate.py --split dev --tune-min-score --json ...``)
+also gets the dev micro F1 with the per-label minimum span scores chosen on dev (in
+sample) and left one document out, and PROJECT's F1 left out: the estimate of the
+configuration a model ships in.
 With ``--readme`` the table replaces the text between the EXPERIMENTS markers
 of that file (``--marker NAME``: the markers ``EXPERIMENTS:NAME:BEGIN`` and
 ``EXPERIMENTS:NAME:END``, for a second table).
@@ -50,6 +54,11 @@ def _dev_evaluations(folder: Path) -> dict[str, dict]:
     return out
 
 
+def _thresholds(folder: Path) -> dict | None:
+    path = folder / "eval" / "dev.thresholds.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def run_row(folder: Path) -> dict | None:
     try:
         cfg = tomllib.loads((folder / "train_config.toml").read_text(encoding="utf-8"))
@@ -61,13 +70,15 @@ def run_row(folder: Path) -> dict | None:
     best = max(log, key=lambda e: e["dev_f1"] or 0.0)
     finished = (folder / "train_summary.json").is_file()
     return {"run": folder.name, "cfg": cfg, "best": best, "log": log, "epochs_run": len(log),
-            "finished": finished, "evaluations": _dev_evaluations(folder)}
+            "finished": finished, "evaluations": _dev_evaluations(folder), "thresholds": _thresholds(folder)}
 
 
 def table(rows: list[dict], at_epoch: int | None = None, shown: tuple[str, ...] = SHOWN) -> str:
     evaluated = [d for d in DECODINGS if any(d in r.get("evaluations", {}) for r in rows)]
+    tuned = any(r.get("thresholds") for r in rows)
     head = ["run", *shown, "epochs run", *([f"dev F1 at epoch {at_epoch}"] if at_epoch else []),
-            "best epoch", "dev F1", *[f"dev F1 {d}" for d in evaluated], *LABELS]
+            "best epoch", "dev F1", *[f"dev F1 {d}" for d in evaluated], *LABELS,
+            *(["+ min_score in sample", "left one document out", "PROJECT left out"] if tuned else [])]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
     for r in rows:
         cfg, best = r["cfg"], r["best"]
@@ -88,6 +99,12 @@ def table(rows: list[dict], at_epoch: int | None = None, shown: tuple[str, ...] 
         else:
             per_label = best.get("dev_per_label") or {}
         cells += [f"{per_label.get(label, 0):.3f}" for label in LABELS]
+        if tuned:
+            found = r.get("thresholds")
+            left = (found or {}).get("left_out")
+            cells += [f"{found['after']['micro']['f1']:.3f}" if found else "–",
+                      f"{left['micro']['f1']:.3f}" if left else "–",
+                      f"{left['per_label']['PROJECT']['f1']:.3f}" if left and "PROJECT" in left["per_label"] else "–"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
