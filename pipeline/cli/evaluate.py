@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
                              "published scores, the same on every CPU; auto: what this CPU runs by default)")
     parser.add_argument("--decoding", choices=DECODERS, default=None,
                         help="how piece tags are chosen (default: the model's setting)")
+    parser.add_argument("--ensemble", type=Path, nargs="+", default=[], metavar="MODEL",
+                        help="more model folders whose probabilities are averaged with --model's "
+                             "(same tokenizer and tags; --model's settings decode)")
     parser.add_argument("--compare-dtypes", metavar="LIST",
                         help="also score the model in these precisions (comma-separated, e.g. "
                              "bfloat16,int8) and print their F1 beside --dtype's")
@@ -85,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.tune_min_score and (args.split in (None, "test") or args.model == "none"):
         parser.error("--tune-min-score needs a model and a --split other than test "
                      "(thresholds are chosen on dev, never on test)")
+    if args.ensemble and (args.model == "none" or args.write_min_score or args.compare_dtypes):
+        parser.error("--ensemble needs a --model to average with, and takes neither --write-min-score "
+                     "(an ensemble is not saved) nor --compare-dtypes")
     compare = [d.strip() for d in (args.compare_dtypes or "").split(",") if d.strip()]
     if any(d not in PRECISIONS for d in compare):
         parser.error(f"--compare-dtypes: each must be one of {', '.join(PRECISIONS)}")
@@ -123,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.tune_min_score:
         return _tune(args, records)
     try:
-        result = evaluate(args.model, records, batch_size=args.batch_size,
+        model = _model(args)
+        result = evaluate(model, records, batch_size=args.batch_size,
                           errors_path=errors_path, dtype=args.dtype, decoding=args.decoding)
     except ModelLoadError as err:  # its message starts with the model folder
         print(f"error: {err}", file=sys.stderr)
@@ -146,6 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _model(args: argparse.Namespace):
+    """``--model`` as given, or with ``--ensemble`` the averaged pipeline (loaded here)."""
+    if not args.ensemble:
+        return args.model
+    from pipeline.model.ensemble import load_ensemble
+
+    return load_ensemble([args.model, *args.ensemble], dtype=args.dtype, decoding=args.decoding)
+
+
 def _tune(args: argparse.Namespace, records) -> int:
     """``--tune-min-score``: the model's predictions without thresholds, the best
     threshold per label, written into the model with ``--write-min-score``."""
@@ -154,7 +170,7 @@ def _tune(args: argparse.Namespace, records) -> int:
     from pipeline.model.build import save_ner_setting
 
     try:
-        nlp = load_model(args.model, args.dtype, args.decoding)
+        nlp = _model(args) if args.ensemble else load_model(args.model, args.dtype, args.decoding)
     except ModelLoadError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -177,7 +193,8 @@ def _tune(args: argparse.Namespace, records) -> int:
               f"{held['micro']['f1']:.3f} (" + ", ".join(
                   f"{k} {v['f1']:.3f}" for k, v in held["per_label"].items()) + ")")
     if args.json:
-        write_json(args.json, {"model": str(args.model), "split": args.split, "dtype": ner.precision,
+        write_json(args.json, {"model": nlp.meta["name"] if args.ensemble else str(args.model),
+                               "split": args.split, "dtype": ner.precision,
                                "decoding": ner.decoding, "min_score": result["min_score"],
                                "before": result["before"], "after": result["after"], "left_out": held})
         print(f"scores: {args.json}")

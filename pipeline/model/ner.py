@@ -390,6 +390,8 @@ class TransformerNER:
         """Write ``model/`` (safetensors, current dtype), ``tokenizer/``, ``cfg`` and,
         for a model with learned transitions, ``transitions.json``."""
         self._require_model()
+        if not getattr(self.runner, "saveable", True):
+            raise ValueError(f"{self.name}: an ensemble cannot be saved (distil it into one model)")
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(path / "model")
